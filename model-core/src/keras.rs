@@ -1,0 +1,102 @@
+//! Reading Keras's layer configs (`{"class_name", "config"}`) and the reference corpus's
+//! model files into the project's own layer descriptions.
+//!
+//! Nested values (tuples, wrapped layers) are leaked to get the `'static` lifetime that
+//! `const`-constructible layers carry; a model config is read once, so this is a few bytes
+//! per model.
+
+use serde_json::Value as Json;
+
+use crate::layer::{build, Arg, Kind, Layer};
+use crate::shape::Shape;
+use crate::value::Value;
+
+/// Config keys that carry no shape or parameter information (or only defaults we share).
+const IGNORED: &[&str] = &["name", "trainable", "dtype", "data_format", "batch_input_shape", "input_shape"];
+
+fn ignored(key: &str) -> bool {
+    IGNORED.contains(&key)
+        || key.ends_with("_initializer")
+        || key.ends_with("_regularizer")
+        || key.ends_with("_constraint")
+        || key.ends_with("dropout")
+        || key == "mask_zero"
+        || key == "noise_shape"
+        || key == "unroll"
+        || key == "stateful"
+        || key == "return_state"
+}
+
+fn value(v: &Json) -> Result<Value<'static>, String> {
+    Ok(match v {
+        Json::Null => Value::None,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::Str(Box::leak(s.clone().into_boxed_str())),
+        Json::Array(items) => {
+            let items = items.iter().map(value).collect::<Result<Vec<_>, _>>()?;
+            Value::Tuple(Box::leak(items.into_boxed_slice()))
+        }
+        Json::Object(o) if o.contains_key("class_name") => Value::Layer(Box::leak(Box::new(layer(v)?))),
+        Json::Object(_) => return Err(format!("unsupported value {v}")),
+    })
+}
+
+/// One layer from `{"class_name": …, "config": {…}}`. The error is a message for a person.
+pub fn layer(json: &Json) -> Result<Layer, String> {
+    let class = json.get("class_name").and_then(Json::as_str).ok_or("a layer needs `class_name`")?;
+    let kind = Kind::from_name(class).ok_or_else(|| format!("unknown layer class `{class}`"))?;
+    let mut args = Vec::new();
+    if let Some(config) = json.get("config").and_then(Json::as_object) {
+        for (key, v) in config {
+            if ignored(key) {
+                continue;
+            }
+            let name: &'static str = Box::leak(key.clone().into_boxed_str());
+            args.push(Arg { name: Some(name), value: value(v)? });
+        }
+    }
+    build(kind, &args).map_err(|e| e.describe(kind, &args))
+}
+
+/// A model file of the reference corpus.
+#[derive(Debug)]
+pub struct ModelFile {
+    /// The model's name.
+    pub name: String,
+    /// Input shape without batch.
+    pub input_shape: Shape,
+    /// Whether inputs are integer ids (`Embedding` first).
+    pub integer_input: bool,
+    /// Each layer as described, or why it cannot be built.
+    pub layers: Vec<Result<Layer, String>>,
+    /// Class names as written.
+    pub class_names: Vec<String>,
+    /// The raw JSON, for the harnesses' expectations.
+    pub json: Json,
+}
+
+/// Reads a corpus model file.
+pub fn model_file(text: &str) -> Result<ModelFile, String> {
+    let json: Json = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let name = json.get("name").and_then(Json::as_str).unwrap_or("?").to_string();
+    let dims: Vec<usize> = json
+        .get("input_shape")
+        .and_then(Json::as_array)
+        .ok_or("missing `input_shape`")?
+        .iter()
+        .map(|d| d.as_u64().map(|d| d as usize).ok_or("`input_shape` holds a non-integer"))
+        .collect::<Result<_, _>>()?;
+    let input_shape = Shape::try_new(&dims).ok_or("`input_shape` has too many dimensions")?;
+    let list = json.get("layers").and_then(Json::as_array).ok_or("missing `layers`")?;
+    let layers = list.iter().map(layer).collect();
+    let class_names = list
+        .iter()
+        .map(|l| l.get("class_name").and_then(Json::as_str).unwrap_or("?").to_string())
+        .collect();
+    let integer_input = json.get("input_dtype").and_then(Json::as_str) == Some("int32");
+    Ok(ModelFile { name, input_shape, integer_input, layers, class_names, json })
+}

@@ -1,0 +1,49 @@
+//! Implementation detail of `model`: the layer catalogue, the `const` shape and parameter
+//! evaluator, the summary, and the runtime. Use the `model` crate instead.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod layer;
+pub mod message;
+pub mod model;
+pub mod shape;
+pub mod suggest;
+pub mod summary;
+pub mod value;
+
+#[cfg(feature = "keras-json")]
+pub mod keras;
+
+pub use error::{EvalError, Problem, RankReq};
+pub use layer::{build, Activation, Arg, ArgError, ArgSpec, Config, Kind, KindInfo, Layer, LayerEval, KINDS};
+pub use model::{eval_into, expect_model, LayerInfo, ModelError, Totals};
+pub use shape::{Shape, MAX_RANK, UNKNOWN};
+pub use summary::Summary;
+pub use value::{ArgType, Value};
+
+/// What every model built by `model!` provides. All constants are usable in `const` contexts.
+pub trait Model {
+    /// The model's type name.
+    const NAME: &'static str;
+    /// Input shape, without the batch dimension (also an inherent `[usize; N]` constant).
+    const INPUT_SHAPE: &'static [usize];
+    /// Output shape, without the batch dimension (also an inherent `[usize; N]` constant).
+    const OUTPUT_SHAPE: &'static [usize];
+    /// One entry per layer, in order.
+    const LAYERS: &'static [LayerInfo];
+    /// All parameters.
+    const PARAMS: usize;
+    /// Trainable parameters.
+    const TRAINABLE_PARAMS: usize;
+    /// Non-trainable parameters.
+    const NON_TRAINABLE_PARAMS: usize;
+    /// Bytes of the parameters as `f32`.
+    const PARAM_BYTES: usize;
+    /// Multiply-accumulates for one sample.
+    const MACS: usize;
+
+    /// The Keras summary table (`Display`); `.with_macs()` for the wider one.
+    fn summary() -> Summary {
+        Summary::new(Self::LAYERS)
+    }
+}

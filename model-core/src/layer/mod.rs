@@ -15,13 +15,13 @@ mod reshaping;
 mod wrappers;
 
 pub use self::activation::{Activation, LeakyReLU, PReLU, ReLU, Softmax, ELU};
-pub use self::convolution::Conv;
+pub use self::convolution::{transpose_output, window_output, Conv, Padding};
 pub use self::core::{Dense, Embedding, Permute, RepeatVector, Reshape};
 pub use self::normalization::Normalization;
 pub use self::pooling::{GlobalPooling, Pooling};
 pub use self::recurrent::{Bidirectional, MergeMode, Recurrent};
 pub use self::regularization::Noise;
-pub use self::reshaping::{Pads, UpSampling};
+pub use self::reshaping::{Interpolation, Pads, UpSampling};
 
 use crate::error::{EvalError, Problem, RankReq};
 use crate::shape::Shape;

@@ -195,3 +195,40 @@ mod tests {
         }
     }
 }
+
+/// Builds layer `index` (named `name`) in `const` context, panicking — a compile error
+/// there — with the layer named when an argument does not fit. The macro has already
+/// checked every argument it could see; this catches const generic values at instantiation.
+pub const fn expect_layer_built(kind: crate::layer::Kind, args: &[crate::layer::Arg], name: &str, index: usize) -> Layer {
+    match crate::layer::build(kind, args) {
+        Ok(l) => l,
+        Err(e) => {
+            let mut m = Message::new();
+            m.str("layer ").num(index).str(" `").str(name).str("` (").str(kind.class_name()).str("): ");
+            match e {
+                crate::layer::ArgError::Bad { spec, .. } => {
+                    m.str("`").str(spec.name).str("` expects ").str(spec.ty.describe());
+                }
+                crate::layer::ArgError::Unsupported { why, .. } => {
+                    m.str(why);
+                }
+                _ => {
+                    m.str("invalid arguments");
+                }
+            }
+            panic!("{}", m.as_str())
+        }
+    }
+}
+
+/// Evaluates layer `index` on `input` in `const` context, panicking — a compile error at
+/// the instantiation of a generic model — with the layer's message when it does not fit.
+pub const fn expect_layer(input: Shape, layer: &Layer, name: &'static str, index: usize) -> LayerInfo {
+    match layer.eval(&input) {
+        Ok(e) => LayerInfo::from_eval(name, layer, &e),
+        Err(error) => {
+            let m = ModelError { index, name, input, error }.message();
+            panic!("{}", m.as_str())
+        }
+    }
+}

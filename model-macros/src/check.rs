@@ -1,0 +1,302 @@
+//! Validation: every layer built and evaluated with `model-core`, at expansion time, so
+//! each mistake is reported at the token that caused it. Const generic parameters are
+//! unknown here; checks that depend on them are left to `const` evaluation at instantiation.
+
+use std::collections::{HashMap, HashSet};
+
+use model_core::layer::{build, Arg, ArgError, Kind, Layer, KINDS};
+use model_core::{Shape, Value, UNKNOWN};
+use proc_macro2::Span;
+use syn::{GenericParam, Ident};
+use typed_arena::Arena;
+
+use crate::ast::{DimDef, LayerDef, ModelDef, ValueDef};
+
+/// The lints, by the name a user silences them with.
+pub const LINTS: &[&str] = &["softmax_axis_of_one", "dropout_last"];
+
+/// Names the macro itself defines on the model type; a layer must not shadow them.
+const RESERVED: &[&str] = &[
+    "NAME",
+    "INPUT_SHAPE",
+    "OUTPUT_SHAPE",
+    "LAYERS",
+    "PARAMS",
+    "TRAINABLE_PARAMS",
+    "NON_TRAINABLE_PARAMS",
+    "PARAM_BYTES",
+    "MACS",
+];
+
+/// A compile-time warning at a span.
+pub struct Warning {
+    pub lint: &'static str,
+    pub span: Span,
+    pub message: String,
+}
+
+/// What expansion needs about one layer.
+pub struct PlannedLayer<'d> {
+    pub def: &'d LayerDef,
+    pub kind: Option<Kind>,
+    pub name: String,
+}
+
+/// The checked model.
+pub struct Plan<'d> {
+    pub layers: Vec<PlannedLayer<'d>>,
+    /// Names of the const generic parameters.
+    pub const_params: HashSet<String>,
+    /// The output rank, when every layer could be evaluated.
+    pub output_rank: Option<usize>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Checks the model, pushing every error found.
+pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
+    let const_params: HashSet<String> = def
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Const(c) => Some(c.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    for lint in &def.allow {
+        if !LINTS.contains(&lint.to_string().as_str()) {
+            let hint = match model_core::suggest::suggest(&lint.to_string(), LINTS.iter().copied()) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => format!("; the lints are {}", LINTS.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")),
+            };
+            errors.push(syn::Error::new(lint.span(), format!("unknown lint `{lint}`{hint}")));
+        }
+    }
+
+    // The input shape, with const generic parameters unknown.
+    let mut input = None;
+    if let Some(i) = &def.input {
+        let mut dims = Vec::new();
+        let mut ok = true;
+        for d in &i.dims {
+            match d {
+                DimDef::Lit(n) => dims.push(*n),
+                DimDef::Param(p) if const_params.contains(&p.to_string()) => dims.push(UNKNOWN),
+                DimDef::Param(p) => {
+                    ok = false;
+                    errors.push(syn::Error::new(
+                        p.span(),
+                        format!("`{p}` is not a const generic parameter of `{}`; declare it as `struct {}<const {p}: usize>`", def.name, def.name),
+                    ));
+                }
+            }
+        }
+        if ok {
+            input = Some(Shape::new(&dims));
+        }
+    }
+
+    // Names: Keras's automatic ones, counted per kind, and the given ones.
+    let mut layers = Vec::new();
+    let mut counters: HashMap<Kind, usize> = HashMap::new();
+    let mut taken: HashMap<String, Span> = HashMap::new();
+    for l in &def.layers {
+        let kind = lookup_kind(&l.kind, errors);
+        let name = match (&l.name, kind) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(k)) => {
+                let c = counters.entry(k).or_insert(0);
+                let name = if *c == 0 { k.info().auto_name.to_string() } else { format!("{}_{}", k.info().auto_name, c) };
+                *c += 1;
+                name
+            }
+            (None, None) => String::new(),
+        };
+        if !name.is_empty() {
+            let span = l.name.as_ref().map_or(l.kind.span(), Ident::span);
+            let upper = name.to_uppercase();
+            if RESERVED.contains(&upper.as_str()) {
+                errors.push(syn::Error::new(
+                    span,
+                    format!("the layer name `{name}` would shadow the model constant `{upper}`; choose another name"),
+                ));
+            } else if let Some(_first) = taken.get(&upper) {
+                errors.push(syn::Error::new(
+                    span,
+                    format!("duplicate layer name `{name}`: every layer needs its own name (the per-layer constant is `{upper}`); rename one"),
+                ));
+            } else {
+                taken.insert(upper, span);
+            }
+        }
+        layers.push(PlannedLayer { def: l, kind, name });
+    }
+
+    // Build and evaluate in order.
+    let (values, strings) = (Arena::new(), Arena::new());
+    let arenas = Arenas { values: &values, strings: &strings };
+    let mut shape = input;
+    let mut warnings = Vec::new();
+    let mut previous = String::from("the input");
+    for (index, planned) in layers.iter().enumerate() {
+        let Some(kind) = planned.kind else {
+            shape = None;
+            continue;
+        };
+        let built = build_layer(planned.def, kind, &const_params, &arenas, errors);
+        let (Some(layer), Some(input_shape)) = (built, shape) else {
+            shape = None;
+            continue;
+        };
+        match layer.eval(&input_shape) {
+            Ok(e) => {
+                lint(&layer, &e.output, index + 1 == layers.len(), planned, &mut warnings);
+                shape = Some(e.output);
+                previous = format!("`{}`", planned.name);
+            }
+            Err(e) => {
+                errors.push(syn::Error::new(
+                    planned.def.kind.span(),
+                    format!("{e}\n(layer {index} `{}`, whose input comes from {previous})", planned.name),
+                ));
+                shape = None;
+            }
+        }
+    }
+    warnings.retain(|w| !def.allow.iter().any(|a| a == w.lint));
+    Plan { layers, const_params, output_rank: shape.map(|s| s.rank()), warnings }
+}
+
+fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
+    let name = ident.to_string();
+    if let Some(k) = Kind::from_name(&name) {
+        return Some(k);
+    }
+    let names = KINDS.iter().flat_map(|k| std::iter::once(k.class_name).chain(k.aliases.iter().copied()));
+    let hint = match model_core::suggest::suggest(&name, names) {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None => "; see the layer catalogue in the `model` crate's documentation".to_string(),
+    };
+    errors.push(syn::Error::new(ident.span(), format!("unknown layer kind `{name}`{hint}")));
+    None
+}
+
+/// Storage for the values of one expansion.
+struct Arenas<'a> {
+    values: &'a Arena<Value<'a>>,
+    strings: &'a Arena<String>,
+}
+
+/// Builds one layer (and its nested layers) with `model-core`'s builder, reporting argument
+/// errors at the argument.
+fn build_layer<'a>(
+    def: &LayerDef,
+    kind: Kind,
+    const_params: &HashSet<String>,
+    arenas: &Arenas<'a>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Layer> {
+    let mut args = Vec::new();
+    let mut ok = true;
+    for a in &def.args {
+        let name = a.name.as_ref().map(|n| arenas.strings.alloc(n.to_string()).as_str());
+        match value(&a.value, const_params, arenas, errors) {
+            Some(v) => args.push(Arg { name, value: v }),
+            None => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    match build(kind, &args) {
+        Ok(layer) => Some(layer),
+        Err(e) => {
+            let span = match e.arg() {
+                Some(i) => match (&def.args[i].name, e) {
+                    (Some(n), ArgError::Unknown { .. } | ArgError::Duplicate { .. }) => n.span(),
+                    _ => def.args[i].value.span(),
+                },
+                None => def.kind.span(),
+            };
+            errors.push(syn::Error::new(span, e.describe(kind, &args)));
+            None
+        }
+    }
+}
+
+fn value<'a>(
+    v: &ValueDef,
+    const_params: &HashSet<String>,
+    arenas: &Arenas<'a>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Value<'a>> {
+    Some(match v {
+        ValueDef::Int(i, _) => Value::Int(*i),
+        ValueDef::Float(f, _) => Value::Float(*f),
+        ValueDef::Bool(b, _) => Value::Bool(*b),
+        ValueDef::Str(s, _) => Value::Str(arenas.strings.alloc(s.clone())),
+        ValueDef::Ident(i) => {
+            let word = i.to_string();
+            if const_params.contains(&word) {
+                Value::Unknown
+            } else if word == "None" {
+                Value::None
+            } else if let Some(kind) = Kind::from_name(&word) {
+                let nested = LayerDef { name: None, kind: i.clone(), args: Vec::new() };
+                let layer = build_layer(&nested, kind, const_params, arenas, errors)?;
+                Value::Layer(leak(layer))
+            } else {
+                Value::Str(arenas.strings.alloc(word))
+            }
+        }
+        ValueDef::Tuple(items, _) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.push(value(item, const_params, arenas, errors)?);
+            }
+            Value::Tuple(arenas.values.alloc_extend(out))
+        }
+        ValueDef::Layer(l) => {
+            let kind = lookup_kind(&l.kind, errors)?;
+            let layer = build_layer(l, kind, const_params, arenas, errors)?;
+            Value::Layer(leak(layer))
+        }
+    })
+}
+
+/// Nested layers are `'static` in `model-core` (they live in `const` items); at expansion a
+/// wrapped layer is leaked, a few dozen bytes per wrapper per expansion.
+fn leak(layer: Layer) -> &'static Layer {
+    Box::leak(Box::new(layer))
+}
+
+
+fn lint(layer: &Layer, output: &Shape, last: bool, planned: &PlannedLayer, warnings: &mut Vec<Warning>) {
+    let softmax = matches!(layer.activation(), model_core::Activation::Softmax) || layer.kind == Kind::Softmax;
+    if softmax && output.last() == 1 {
+        warnings.push(Warning {
+            lint: "softmax_axis_of_one",
+            span: planned.def.kind.span(),
+            message: format!(
+                "softmax over an axis of size 1 always returns 1 (layer `{}`); did you mean `sigmoid`? \
+                 Silence with `#[model(allow(softmax_axis_of_one))]`",
+                planned.name
+            ),
+        });
+    }
+    let dropout = matches!(
+        layer.kind,
+        Kind::Dropout | Kind::SpatialDropout1D | Kind::SpatialDropout2D | Kind::SpatialDropout3D
+    );
+    if dropout && last {
+        warnings.push(Warning {
+            lint: "dropout_last",
+            span: planned.def.kind.span(),
+            message: format!(
+                "`{}` is the last layer: dropout on the model's output only adds noise to its predictions in training; \
+                 move it before the last layer, or silence with `#[model(allow(dropout_last))]`",
+                planned.name
+            ),
+        });
+    }
+}

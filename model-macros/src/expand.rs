@@ -1,0 +1,262 @@
+//! Expansion: the model type, its constants, and its `Model` implementation. Every path is
+//! absolute (`::model::__private::…`) so nothing in the caller's scope is needed or touched.
+
+use model_core::layer::Kind;
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use crate::ast::{self, DimDef, LayerDef, ModelDef, ValueDef};
+use crate::check::{self, Plan};
+
+/// The macro: parse, check, expand; on error, the type and every error message.
+pub fn model(input: TokenStream) -> TokenStream {
+    let mut errors = Vec::new();
+    let Some(def) = ast::parse(input, &mut errors) else {
+        return compile_errors(errors);
+    };
+    let plan = check::check(&def, &mut errors);
+    if errors.is_empty() {
+        match plan.output_rank {
+            Some(rank) => expand(&def, &plan, rank),
+            None => fallback(&def, errors),
+        }
+    } else {
+        fallback(&def, errors)
+    }
+}
+
+fn compile_errors(errors: Vec<syn::Error>) -> TokenStream {
+    errors.into_iter().map(|e| e.to_compile_error()).collect()
+}
+
+fn dims(def: &ModelDef) -> Vec<TokenStream> {
+    def.input
+        .iter()
+        .flat_map(|i| &i.dims)
+        .map(|d| match d {
+            DimDef::Lit(n) => {
+                let n = Literal::usize_unsuffixed(*n);
+                quote!(#n)
+            }
+            DimDef::Param(p) => quote!((#p as usize)),
+        })
+        .collect()
+}
+
+/// The struct alone, so that the rest of the crate type-checks while the errors are fixed.
+fn fallback(def: &ModelDef, errors: Vec<syn::Error>) -> TokenStream {
+    let ModelDef { attrs, vis, name, generics, .. } = def;
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let dims = dims(def);
+    let rank = dims.len();
+    let errors = compile_errors(errors);
+    quote! {
+        #(#attrs)*
+        #vis struct #name #generics #where_clause { _model_private: () }
+
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #impl_generics #name #ty_generics #where_clause {
+            pub const INPUT_SHAPE: [usize; #rank] = [#(#dims),*];
+            pub const OUTPUT_SHAPE: [usize; 0] = [];
+            pub const LAYERS: &'static [::model::LayerInfo] = &[];
+            pub const PARAMS: usize = 0;
+            pub const TRAINABLE_PARAMS: usize = 0;
+            pub const NON_TRAINABLE_PARAMS: usize = 0;
+            pub const PARAM_BYTES: usize = 0;
+            pub const MACS: usize = 0;
+        }
+        #errors
+    }
+}
+
+/// Emits a value as a `::model::__private::Value` expression. Nested layers become hidden
+/// associated constants, pushed to `nested`.
+fn value(v: &ValueDef, plan: &Plan, owner: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
+    let p = quote!(::model::__private);
+    match v {
+        ValueDef::Int(i, span) => {
+            let lit = Literal::i64_unsuffixed(*i);
+            quote_spanned!(*span=> #p::Value::Int(#lit))
+        }
+        ValueDef::Float(f, span) => {
+            let lit = Literal::f64_unsuffixed(*f);
+            quote_spanned!(*span=> #p::Value::Float(#lit))
+        }
+        ValueDef::Bool(b, span) => quote_spanned!(*span=> #p::Value::Bool(#b)),
+        ValueDef::Str(s, span) => quote_spanned!(*span=> #p::Value::Str(#s)),
+        ValueDef::Ident(i) => {
+            let word = i.to_string();
+            if plan.const_params.contains(&word) {
+                quote_spanned!(i.span()=> #p::Value::Int(#i as i64))
+            } else if word == "None" {
+                quote!(#p::Value::None)
+            } else if Kind::from_name(&word).is_some() {
+                let inner = LayerDef { name: None, kind: i.clone(), args: Vec::new() };
+                nested_layer(&inner, plan, owner, index, nested)
+            } else {
+                quote_spanned!(i.span()=> #p::Value::Str(#word))
+            }
+        }
+        ValueDef::Tuple(items, span) => {
+            let items: Vec<TokenStream> = items.iter().map(|i| value(i, plan, owner, index, nested)).collect();
+            quote_spanned!(*span=> #p::Value::Tuple(&[#(#items),*]))
+        }
+        ValueDef::Layer(l) => nested_layer(l, plan, owner, index, nested),
+    }
+}
+
+fn nested_layer(l: &LayerDef, plan: &Plan, owner: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
+    let build = layer_expr(l, plan, &format!("{owner}/{}", l.kind), index, nested);
+    let ident = format_ident!("__MODEL_NESTED_{}", nested.len());
+    nested.push(quote! {
+        #[doc(hidden)]
+        const #ident: ::model::__private::Layer = #build;
+    });
+    quote!(::model::__private::Value::Layer(&Self::#ident))
+}
+
+/// `expect_layer_built(Kind::X, &[args], "name", index)`.
+fn layer_expr(l: &LayerDef, plan: &Plan, name: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
+    let p = quote!(::model::__private);
+    let kind = Kind::from_name(&l.kind.to_string()).expect("checked before expansion");
+    let variant = Ident::new(&format!("{kind:?}"), l.kind.span());
+    let args: Vec<TokenStream> = l
+        .args
+        .iter()
+        .map(|a| {
+            let v = value(&a.value, plan, name, index, nested);
+            match &a.name {
+                Some(n) => {
+                    let n = n.to_string();
+                    quote!(#p::Arg { name: ::core::option::Option::Some(#n), value: #v })
+                }
+                None => quote!(#p::Arg { name: ::core::option::Option::None, value: #v }),
+            }
+        })
+        .collect();
+    quote_spanned! {l.kind.span()=>
+        #p::expect_layer_built(#p::Kind::#variant, &[#(#args),*], #name, #index)
+    }
+}
+
+fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
+    let ModelDef { attrs, vis, name, generics, .. } = def;
+    let p = quote!(::model::__private);
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let dims = dims(def);
+    let input_rank = dims.len();
+    let count = plan.layers.len();
+
+    let mut nested = Vec::new();
+    let mut specs = Vec::new();
+    let mut infos = Vec::new();
+    let mut info_idents = Vec::new();
+    let mut per_layer = Vec::new();
+    for (i, l) in plan.layers.iter().enumerate() {
+        specs.push(layer_expr(l.def, plan, &l.name, i, &mut nested));
+        let ident = format_ident!("__MODEL_LAYER_{}", i);
+        let input = if i == 0 {
+            quote!(Self::__MODEL_INPUT)
+        } else {
+            let prev = format_ident!("__MODEL_LAYER_{}", i - 1);
+            quote!(Self::#prev.output_shape)
+        };
+        let layer_name = &l.name;
+        // Spanned at the layer: a generic instantiation that does not fit fails here.
+        infos.push(quote_spanned! {l.def.kind.span()=>
+            #[doc(hidden)]
+            const #ident: #p::LayerInfo = #p::expect_layer(#input, &Self::__MODEL_SPEC[#i], #layer_name, #i);
+        });
+        let constant = Ident::new(&l.name.to_uppercase(), l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span));
+        let doc = format!("Layer {i}, `{}` ({}): its output shape and parameter counts.", l.name, l.def.kind);
+        per_layer.push(quote! {
+            #[doc = #doc]
+            pub const #constant: #p::LayerInfo = Self::#ident;
+        });
+        info_idents.push(ident);
+    }
+
+    let warnings = plan.warnings.iter().map(|w| {
+        let lint = Ident::new(w.lint, w.span);
+        let note = &w.message;
+        quote_spanned! {w.span=>
+            const _: () = {
+                #[deprecated(note = #note)]
+                #[allow(non_camel_case_types)]
+                struct #lint;
+                let _ = #lint;
+            };
+        }
+    });
+
+    let name_str = name.to_string();
+    let doc_shapes = format!(
+        "\n\n*Generated by `model!`*: {} layer{}; see [`Model`](::model::Model) for its constants.",
+        count,
+        if count == 1 { "" } else { "s" }
+    );
+    quote! {
+        #(#attrs)*
+        #[doc = #doc_shapes]
+        #vis struct #name #generics #where_clause { _model_private: () }
+
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #impl_generics #name #ty_generics #where_clause {
+            #[doc(hidden)]
+            const __MODEL_INPUT: #p::Shape = #p::Shape::new(&[#(#dims),*]);
+            #(#nested)*
+            #[doc(hidden)]
+            pub const __MODEL_SPEC: [#p::Layer; #count] = [#(#specs),*];
+            #(#infos)*
+            #[doc(hidden)]
+            const __MODEL_INFO: [#p::LayerInfo; #count] = [#(Self::#info_idents),*];
+            #[doc(hidden)]
+            const __MODEL_TOTALS: #p::Totals = #p::Totals::of(&Self::__MODEL_INFO);
+            #[doc(hidden)]
+            const __MODEL_OUTPUT: #p::Shape = #p::output_shape(Self::__MODEL_INPUT, &Self::__MODEL_INFO);
+
+            /// The model's name.
+            pub const NAME: &'static str = #name_str;
+            /// Shape of one input sample (without the batch dimension).
+            pub const INPUT_SHAPE: [usize; #input_rank] = [#(#dims),*];
+            /// Shape of one output sample (without the batch dimension).
+            pub const OUTPUT_SHAPE: [usize; #output_rank] = Self::__MODEL_OUTPUT.to_array::<#output_rank>();
+            /// One entry per layer, in order.
+            pub const LAYERS: &'static [#p::LayerInfo] = &Self::__MODEL_INFO;
+            /// All parameters, as Keras's `count_params()`.
+            pub const PARAMS: usize = Self::__MODEL_TOTALS.params;
+            /// Trainable parameters.
+            pub const TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.trainable;
+            /// Non-trainable parameters (batch normalization's moving statistics).
+            pub const NON_TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.non_trainable;
+            /// Bytes of the parameters as `f32`.
+            pub const PARAM_BYTES: usize = Self::__MODEL_TOTALS.params * 4;
+            /// Multiply-accumulates for one sample.
+            pub const MACS: usize = Self::__MODEL_TOTALS.macs;
+            #(#per_layer)*
+
+            /// The Keras summary table; `.with_macs()` adds a column.
+            pub fn summary() -> #p::Summary {
+                #p::Summary::new(Self::LAYERS)
+            }
+        }
+
+        #[automatically_derived]
+        impl #impl_generics ::model::Model for #name #ty_generics #where_clause {
+            const NAME: &'static str = #name_str;
+            const INPUT_SHAPE: &'static [usize] = &[#(#dims),*];
+            const OUTPUT_SHAPE: &'static [usize] = Self::__MODEL_OUTPUT.dims();
+            const LAYERS: &'static [#p::LayerInfo] = &Self::__MODEL_INFO;
+            const PARAMS: usize = Self::__MODEL_TOTALS.params;
+            const TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.trainable;
+            const NON_TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.non_trainable;
+            const PARAM_BYTES: usize = Self::__MODEL_TOTALS.params * 4;
+            const MACS: usize = Self::__MODEL_TOTALS.macs;
+        }
+
+        #(#warnings)*
+    }
+}

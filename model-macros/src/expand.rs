@@ -2,7 +2,7 @@
 //! absolute (`::model::__private::…`) so nothing in the caller's scope is needed or touched.
 
 use model_core::layer::Kind;
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
@@ -136,9 +136,25 @@ fn layer_expr(l: &LayerDef, plan: &Plan, name: &str, index: usize, nested: &mut 
             }
         })
         .collect();
-    quote_spanned! {l.kind.span()=>
-        #p::expect_layer_built(#p::Kind::#variant, &[#(#args),*], #name, #index)
-    }
+    respan(quote!(#p::expect_layer_built(#p::Kind::#variant, &[#(#args),*], #name, #index)), l.kind.span())
+}
+
+/// Gives every token the span `span`, so that rustc reports const-evaluation failures of
+/// the expression at that span (a mix of spans falls back to the whole macro call).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
@@ -164,10 +180,15 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
             quote!(Self::#prev.output_shape)
         };
         let layer_name = &l.name;
-        // Spanned at the layer: a generic instantiation that does not fit fails here.
-        infos.push(quote_spanned! {l.def.kind.span()=>
+        // Every token spanned at the layer: a generic instantiation that does not fit
+        // fails in this const, and rustc points at the layer.
+        let call = respan(
+            quote!(#p::expect_layer(#input, &Self::__MODEL_SPEC[#i], #layer_name, #i)),
+            l.def.kind.span(),
+        );
+        infos.push(quote! {
             #[doc(hidden)]
-            const #ident: #p::LayerInfo = #p::expect_layer(#input, &Self::__MODEL_SPEC[#i], #layer_name, #i);
+            const #ident: #p::LayerInfo = #call;
         });
         let constant = Ident::new(&l.name.to_uppercase(), l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span));
         let doc = format!("Layer {i}, `{}` ({}): its output shape and parameter counts.", l.name, l.def.kind);

@@ -1,0 +1,10 @@
+use model::model;
+
+model! {
+    struct Negative {
+        input: [784],
+        Dense(-4),
+    }
+}
+
+fn main() {}

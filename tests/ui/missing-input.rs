@@ -1,0 +1,9 @@
+use model::model;
+
+model! {
+    struct NoInput {
+        Dense(10),
+    }
+}
+
+fn main() {}

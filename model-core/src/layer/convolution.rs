@@ -246,11 +246,13 @@ pub(super) const fn eval_conv(kind: Kind, c: &Conv, input: &Shape) -> Result<Lay
     let mut strided = false;
     let mut dilated = false;
     while i < r {
-        strided |= c.strides[i] > 1;
-        dilated |= c.dilation_rate[i] > 1;
+        // An unknown value may turn out to be 1; const evaluation decides then.
+        strided |= c.strides[i] > 1 && c.strides[i] != UNKNOWN;
+        dilated |= c.dilation_rate[i] > 1 && c.dilation_rate[i] != UNKNOWN;
         i += 1;
     }
-    if strided && dilated && !matches!(v, Variant::Transpose) {
+    // Keras refuses the combination in its base convolution and base transposed convolution.
+    if strided && dilated {
         return Err(Problem::Argument("`strides > 1` cannot be combined with `dilation_rate > 1`"));
     }
     if matches!(v, Variant::Regular) && c.groups > 1 && c.groups != UNKNOWN {

@@ -34,7 +34,7 @@ pub enum ArgType {
     Natural,
     /// Any integer (an axis, `-1` in a reshape).
     Int,
-    /// A float in `[0, 1)`.
+    /// A float in `[0, 1]` (Keras's dropout rates and noise deviations).
     Rate,
     /// A float ≥ 0.
     NonNegFloat,
@@ -68,7 +68,7 @@ impl ArgType {
             ArgType::Count => "a positive integer",
             ArgType::Natural => "a non-negative integer",
             ArgType::Int => "an integer",
-            ArgType::Rate => "a number in [0, 1)",
+            ArgType::Rate => "a number in [0, 1]",
             ArgType::NonNegFloat => "a non-negative number",
             ArgType::OptNonNegFloat => "a non-negative number or None",
             ArgType::Bool => "`true` or `false`",
@@ -180,7 +180,7 @@ pub const fn check(ty: ArgType, v: &Value) -> Result<Checked, ValueProblem> {
         ArgType::Int => Ok(Checked::Int(tri!(int_of(v)))),
         ArgType::Rate => {
             let f = tri!(float_of(v));
-            if f >= 0.0 && f < 1.0 {
+            if f >= 0.0 && f <= 1.0 {
                 Ok(Checked::Float(f))
             } else {
                 Err(ValueProblem::OutOfRange)

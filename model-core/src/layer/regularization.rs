@@ -20,7 +20,7 @@ impl Noise {
 }
 
 pub(super) const DROPOUT: &[ArgSpec] = &[req("rate", ArgType::Rate), arg("seed", ArgType::Natural)];
-pub(super) const GAUSSIAN_NOISE: &[ArgSpec] = &[req("stddev", ArgType::NonNegFloat), arg("seed", ArgType::Natural)];
+pub(super) const GAUSSIAN_NOISE: &[ArgSpec] = &[req("stddev", ArgType::Rate), arg("seed", ArgType::Natural)];
 
 pub(super) const fn set_noise(c: &mut Noise, name: &str, v: Checked) {
     match v {

@@ -109,7 +109,7 @@ pub enum Checked {
     Choice(usize),
     /// An activation.
     Activation(crate::layer::Activation),
-    /// A list of integers.
+    /// A list of integers ([`UNKNOWN_ENTRY`] where not known yet).
     List([i64; MAX_RANK], usize),
     /// `None`.
     Null,
@@ -133,6 +133,18 @@ const fn int_of(v: &Value) -> Result<i64, ValueProblem> {
         Value::Int(i) => Ok(*i),
         Value::Unknown => Ok(UNKNOWN as i64),
         _ => Err(ValueProblem::WrongType),
+    }
+}
+
+/// An entry of an integer list ([`Checked::List`]) whose value is not known yet (a const
+/// generic parameter). Kept apart from `-1`, which is what [`UNKNOWN`] becomes as an `i64`
+/// and which `Reshape` reads as "infer this axis".
+pub const UNKNOWN_ENTRY: i64 = i64::MIN;
+
+const fn list_entry(v: &Value) -> Result<i64, ValueProblem> {
+    match v {
+        Value::Unknown => Ok(UNKNOWN_ENTRY),
+        _ => int_of(v),
     }
 }
 
@@ -260,14 +272,14 @@ pub const fn check(ty: ArgType, v: &Value) -> Result<Checked, ValueProblem> {
                 let mut l = [0i64; MAX_RANK];
                 let mut i = 0;
                 while i < items.len() {
-                    l[i] = tri!(int_of(&items[i]));
+                    l[i] = tri!(list_entry(&items[i]));
                     i += 1;
                 }
                 Ok(Checked::List(l, items.len()))
             }
             Value::Int(_) | Value::Unknown => {
                 let mut l = [0i64; MAX_RANK];
-                l[0] = tri!(int_of(v));
+                l[0] = tri!(list_entry(v));
                 Ok(Checked::List(l, 1))
             }
             _ => Err(ValueProblem::WrongType),

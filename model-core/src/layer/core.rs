@@ -3,7 +3,7 @@
 use super::{arg, need_min_rank, need_rank, req, Activation, ArgError, ArgSpec, LayerEval};
 use crate::error::{add, mul, Problem};
 use crate::shape::{Shape, MAX_RANK, UNKNOWN};
-use crate::value::{str_eq, tri, ArgType, Checked, ValueProblem};
+use crate::value::{str_eq, tri, ArgType, Checked, ValueProblem, UNKNOWN_ENTRY};
 
 /// `Dense(units, activation, use_bias)`: a matrix product on the last axis, any rank.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -107,7 +107,7 @@ pub(super) const fn eval_flatten(input: &Shape) -> Result<LayerEval, Problem> {
 /// `Reshape(target_shape)`, with at most one `-1`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reshape {
-    /// The target, `-1` for the inferred dimension.
+    /// The target, `-1` for the inferred dimension, [`UNKNOWN_ENTRY`] for one not known yet.
     pub target: [i64; MAX_RANK],
     /// The target's rank.
     pub len: usize,
@@ -127,7 +127,7 @@ pub(super) const fn set_reshape(c: &mut Reshape, v: Checked, arg: usize) -> Resu
         while i < len {
             if l[i] == -1 {
                 inferred += 1;
-            } else if l[i] < 1 {
+            } else if l[i] < 1 && l[i] != UNKNOWN_ENTRY {
                 return Err(bad_list(arg, RESHAPE[0]));
             }
             i += 1;
@@ -156,10 +156,10 @@ pub(super) const fn eval_reshape(c: &Reshape, input: &Shape) -> Result<LayerEval
     let mut hole = MAX_RANK;
     let mut i = 0;
     while i < c.len {
-        if c.target[i] < 0 {
-            hole = i;
-        } else if c.target[i] as usize == UNKNOWN {
+        if c.target[i] == UNKNOWN_ENTRY {
             unknown_target = true;
+        } else if c.target[i] < 0 {
+            hole = i;
         } else {
             known = tri!(mul(known, c.target[i] as usize));
         }
@@ -168,7 +168,7 @@ pub(super) const fn eval_reshape(c: &Reshape, input: &Shape) -> Result<LayerEval
     let mut dims = [0usize; MAX_RANK];
     i = 0;
     while i < c.len {
-        dims[i] = c.target[i] as usize;
+        dims[i] = if c.target[i] == UNKNOWN_ENTRY { UNKNOWN } else { c.target[i] as usize };
         i += 1;
     }
     if total == UNKNOWN || unknown_target {

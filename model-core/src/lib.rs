@@ -14,6 +14,9 @@ pub mod value;
 #[cfg(feature = "keras-json")]
 pub mod keras;
 
+#[cfg(feature = "runtime")]
+pub mod runtime;
+
 pub use error::{EvalError, Problem, RankReq};
 pub use layer::{build, Activation, Arg, ArgError, ArgSpec, Config, Kind, KindInfo, Layer, LayerEval, KINDS};
 pub use model::{eval_into, expect_model, LayerInfo, ModelError, Totals};

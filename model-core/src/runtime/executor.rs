@@ -1,0 +1,171 @@
+//! Running a whole model: each layer on the previous layer's output, through two reusable
+//! buffers.
+
+use std::borrow::Borrow;
+
+use super::{elements, eval_output, forward, scratch_len, LayerWeights, RuntimeError};
+use crate::layer::Layer;
+use crate::shape::Shape;
+
+/// Buffers reused across calls of [`predict_into`]: two for the layers' outputs (each
+/// layer reads one and writes the other) and one of scratch (im2col columns, recurrent
+/// state). They grow to what the largest call needed and never shrink, so after the first
+/// call with a given model and batch size nothing is allocated.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    ping: Vec<f32>,
+    pong: Vec<f32>,
+    scratch: Vec<f32>,
+}
+
+impl Workspace {
+    /// An empty workspace; it grows on first use.
+    pub fn new() -> Workspace {
+        Workspace::default()
+    }
+}
+
+#[cfg(test)]
+impl Workspace {
+    pub(crate) fn ping_capacity(&self) -> usize {
+        self.ping.capacity()
+    }
+
+    pub(crate) fn scratch_capacity(&self) -> usize {
+        self.scratch.capacity()
+    }
+}
+
+/// The output shape of `layers` applied to `input` (without batch), as the evaluator gives
+/// it, or the first layer that does not fit.
+pub fn output_shape(layers: &[Layer], input: Shape) -> Result<Shape, RuntimeError> {
+    let mut shape = input;
+    for (i, layer) in layers.iter().enumerate() {
+        shape = eval_output(layer, &shape).map_err(|e| e.at(i))?;
+    }
+    Ok(shape)
+}
+
+/// Runs `layers` on a batch: `x` holds `batch` inputs of shape `input`, `weights[i]` the
+/// weights of layer `i` (see [`super::weight_specs`]); returns `batch` outputs.
+///
+/// Allocates its buffers on every call; keep a [`Workspace`] and use [`predict_into`] to run
+/// a model repeatedly.
+pub fn predict<W: Borrow<LayerWeights>>(
+    layers: &[Layer],
+    input: Shape,
+    weights: &[W],
+    x: &[f32],
+    batch: usize,
+) -> Result<Vec<f32>, RuntimeError> {
+    let out_shape = output_shape(layers, input)?;
+    let mut out = vec![0.0; elements(&out_shape) * batch];
+    predict_into(
+        layers,
+        input,
+        weights,
+        x,
+        batch,
+        &mut out,
+        &mut Workspace::new(),
+    )?;
+    Ok(out)
+}
+
+/// [`predict`] writing into `out` (`batch` outputs), with buffers from `workspace`.
+///
+/// Every length is checked: a wrong input or output length, or weights that do not fit
+/// their layer, is a [`RuntimeError`] naming the layer, never a panic.
+pub fn predict_into<W: Borrow<LayerWeights>>(
+    layers: &[Layer],
+    input: Shape,
+    weights: &[W],
+    x: &[f32],
+    batch: usize,
+    out: &mut [f32],
+    workspace: &mut Workspace,
+) -> Result<(), RuntimeError> {
+    if !input.is_known() {
+        return Err(RuntimeError::new(format!(
+            "the input shape {input} has an unknown dimension"
+        )));
+    }
+    if weights.len() != layers.len() {
+        return Err(RuntimeError::new(format!(
+            "the model has {} layers but {} sets of weights were given (one per layer, empty for layers without weights)",
+            layers.len(),
+            weights.len()
+        )));
+    }
+    // Sizes first: the intermediate buffers and the scratch space.
+    let mut shape = input;
+    let (mut buffer, mut scratch) = (0, 0);
+    for (i, layer) in layers.iter().enumerate() {
+        let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
+        if i + 1 < layers.len() {
+            buffer = buffer.max(elements(&next) * batch);
+        }
+        scratch = scratch.max(scratch_len(layer, &shape, &next, batch));
+        shape = next;
+    }
+    let (n_in, n_out) = (elements(&input) * batch, elements(&shape) * batch);
+    if x.len() != n_in {
+        return Err(RuntimeError::new(format!(
+            "the input must hold {batch} × {input} = {n_in} values, got {}",
+            x.len()
+        )));
+    }
+    if out.len() != n_out {
+        return Err(RuntimeError::new(format!(
+            "the output buffer must hold {batch} × {shape} = {n_out} values, got {}",
+            out.len()
+        )));
+    }
+    if layers.is_empty() {
+        out.copy_from_slice(x);
+        return Ok(());
+    }
+    let Workspace {
+        ping,
+        pong,
+        scratch: scratch_buf,
+    } = workspace;
+    for (b, want) in [
+        (&mut *ping, buffer),
+        (&mut *pong, buffer),
+        (&mut *scratch_buf, scratch),
+    ] {
+        if b.len() < want {
+            b.resize(want, 0.0);
+        }
+    }
+    let last = layers.len() - 1;
+    let mut shape = input;
+    let mut len = n_in;
+    for (i, layer) in layers.iter().enumerate() {
+        let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
+        let next_len = elements(&next) * batch;
+        // Layer i reads what layer i - 1 wrote: ping for even i - 1, pong for odd.
+        let (src, dst): (&[f32], &mut [f32]) = match (i, i % 2) {
+            (0, _) if i == last => (x, &mut *out),
+            (0, _) => (x, &mut ping[..next_len]),
+            (_, 1) if i == last => (&ping[..len], &mut *out),
+            (_, 0) if i == last => (&pong[..len], &mut *out),
+            (_, 1) => (&ping[..len], &mut pong[..next_len]),
+            _ => (&pong[..len], &mut ping[..next_len]),
+        };
+        forward(
+            layer,
+            &shape,
+            &weights[i].borrow().tensors,
+            src,
+            batch,
+            dst,
+            scratch_buf,
+        )
+        .map_err(|e| e.at(i))?;
+        shape = next;
+        len = next_len;
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Matrix products through the `gemm` crate, with dimensions as run-time arguments.
+
+/// Products with at least this many multiply-accumulates use every core; smaller ones stay
+/// on the calling thread, where the hand-off would cost more than it saves (on the project's
+/// 2-core machine, 1×784×128 runs faster on one thread, 64×784×128 faster on two).
+const PARALLEL_MACS: usize = 1 << 21;
+
+/// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// A row-major matrix with `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Mat<'a> {
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// Whether a `rows × cols` view stays inside the data.
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `c[m×n] (+)= a[m×k] · b[k×n]`, `c` row-major with row stride `c_rs`; adds to `c` when
+/// `accumulate`, overwrites it otherwise.
+///
+/// The callers derive every dimension from shapes the evaluator checked, so a view that
+/// does not fit its data is a bug in this crate: it stops here rather than reading out of
+/// bounds.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Mat,
+    b: Mat,
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        a.fits(m, k) && b.fits(k, n) && Mat::rows(c, c_rs).fits(m, n),
+        "matmul views out of bounds"
+    );
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                c[i * c_rs..i * c_rs + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MACS {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the three views were checked above to stay inside their slices for the given
+    // dimensions, `c` is borrowed mutably and so cannot alias `a` or `b`, and f32 is one
+    // of the types `gemm` supports.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            c_rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// Adds `bias` to every row of `y` (rows of `bias.len()` values).
+pub(crate) fn add_bias(y: &mut [f32], bias: &[f32]) {
+    if bias.is_empty() {
+        return;
+    }
+    for row in y.chunks_exact_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matmul_matches_a_naive_product() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut c = vec![1.0; m * n];
+        matmul(m, k, n, Mat::rows(&a, k), Mat::rows(&b, n), &mut c, n, true);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f32 = 1.0 + (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f32>();
+                assert!((c[i * n + j] - want).abs() < 1e-5);
+            }
+        }
+        // A transposed right-hand side, through strides.
+        let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+        let mut d = vec![0.0; m * n];
+        matmul(
+            m,
+            k,
+            n,
+            Mat::rows(&a, k),
+            Mat {
+                data: &bt,
+                rs: 1,
+                cs: k,
+            },
+            &mut d,
+            n,
+            false,
+        );
+        for (x, y) in c.iter().zip(&d) {
+            assert!((x - 1.0 - y).abs() < 1e-5);
+        }
+    }
+}

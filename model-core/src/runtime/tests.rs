@@ -1,0 +1,309 @@
+//! Unit tests of the runtime as a whole: executor errors, safetensors files, and weight
+//! specs against the evaluator's parameter counts.
+
+use super::*;
+use crate::layer::{build, Arg, Kind};
+use crate::value::Value;
+
+fn layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
+    let args: Vec<Arg> = args
+        .iter()
+        .map(|(n, v)| Arg {
+            name: Some(n),
+            value: *v,
+        })
+        .collect();
+    build(kind, &args).expect("valid layer")
+}
+
+fn mlp() -> [Layer; 2] {
+    [
+        layer(
+            Kind::Dense,
+            &[("units", Value::Int(3)), ("activation", Value::Str("relu"))],
+        ),
+        layer(
+            Kind::Dense,
+            &[
+                ("units", Value::Int(2)),
+                ("activation", Value::Str("softmax")),
+            ],
+        ),
+    ]
+}
+
+/// A fresh path in the system's temporary directory.
+fn temp_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("model-core-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn predict_runs_a_model_and_reuses_its_workspace() {
+    let layers = mlp();
+    let input = Shape::new(&[4]);
+    let weights = init_model(&layers, input, 1).unwrap();
+    let x: Vec<f32> = (0..8).map(|i| i as f32 / 8.0).collect();
+    let y = predict(&layers, input, &weights, &x, 2).unwrap();
+    assert_eq!(y.len(), 4);
+    for row in y.chunks(2) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+    let mut ws = Workspace::new();
+    let mut out = vec![0.0; 4];
+    let refs: Vec<&LayerWeights> = weights.iter().collect();
+    predict_into(&layers, input, &refs, &x, 2, &mut out, &mut ws).unwrap();
+    assert_eq!(out, y);
+    let capacity = (ws.ping_capacity(), ws.scratch_capacity());
+    predict_into(&layers, input, &refs, &x, 2, &mut out, &mut ws).unwrap();
+    assert_eq!(capacity, (ws.ping_capacity(), ws.scratch_capacity()));
+}
+
+#[test]
+fn bad_buffers_and_weights_are_errors_not_panics() {
+    let layers = mlp();
+    let input = Shape::new(&[4]);
+    let mut weights = init_model(&layers, input, 1).unwrap();
+    let e = predict(&layers, input, &weights, &[0.0; 7], 2).unwrap_err();
+    assert!(e.message.contains("8 values, got 7"), "{e}");
+    let e = predict(&layers, input, &weights[..1], &[0.0; 8], 2).unwrap_err();
+    assert!(e.message.contains("2 layers but 1"), "{e}");
+    let mut out = vec![0.0; 5];
+    let e = predict_into(
+        &layers,
+        input,
+        &weights,
+        &[0.0; 8],
+        2,
+        &mut out,
+        &mut Workspace::new(),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("output buffer"), "{e}");
+    weights[1].tensors[0] = Tensor::zeros(&[2, 3]);
+    let e = predict(&layers, input, &weights, &[0.0; 8], 2).unwrap_err();
+    assert_eq!(e.layer, Some(1));
+    assert!(
+        e.message
+            .contains("`kernel` must have shape [3, 2], got [2, 3]"),
+        "{e}"
+    );
+    weights[1].tensors.pop();
+    let e = predict(&layers, input, &weights, &[0.0; 8], 2).unwrap_err();
+    assert!(e.message.contains("2 weights (kernel, bias), got 1"), "{e}");
+}
+
+#[test]
+fn embedding_rejects_ids_out_of_range() {
+    let layers = [layer(
+        Kind::Embedding,
+        &[("input_dim", Value::Int(5)), ("output_dim", Value::Int(2))],
+    )];
+    let input = Shape::new(&[3]);
+    let weights = init_model(&layers, input, 1).unwrap();
+    assert!(predict(&layers, input, &weights, &[0.0, 4.0, 2.0], 1).is_ok());
+    for bad in [5.0, -1.0, 1.5, f32::NAN] {
+        let e = predict(&layers, input, &weights, &[0.0, bad, 2.0], 1).unwrap_err();
+        assert!(e.message.contains("0..5"), "{e}");
+    }
+}
+
+fn tensor(shape: &[usize], offset: f32) -> Tensor {
+    let n = shape.iter().product();
+    Tensor {
+        shape: shape.to_vec(),
+        data: (0..n).map(|i| i as f32 + offset).collect(),
+    }
+}
+
+#[test]
+fn safetensors_round_trip() {
+    let path = temp_path("round_trip.safetensors");
+    let (a, b) = (tensor(&[2, 3], 0.5), tensor(&[4], -1.0));
+    save(&path, &[("dense/kernel", &a), ("dense/bias", &b)]).unwrap();
+    let loaded = load(&path, &[("dense/bias", &[4]), ("dense/kernel", &[2, 3])]).unwrap();
+    assert_eq!(loaded, [b.clone(), a.clone()]);
+    let all = read(&path).unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&("dense/kernel".to_string(), a)));
+}
+
+#[test]
+fn load_reports_every_problem_by_name() {
+    let path = temp_path("problems.safetensors");
+    // An I32 tensor, written with the safetensors crate itself.
+    let ids: Vec<u8> = [1i32, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::I32, vec![2], &ids).unwrap();
+    let k = tensor(&[2, 2], 0.0);
+    let kbytes = f32_bytes(&k.data);
+    let kview =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 2], &kbytes).unwrap();
+    let bytes = safetensors::serialize([("a/ids", view), ("a/kernel", kview)], None).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let err = load(
+        &path,
+        &[("a/kernel", &[3, 2]), ("a/ids", &[2]), ("a/bias", &[2])],
+    )
+    .unwrap_err();
+    let LoadError::Tensors { problems, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        problems,
+        &[
+            LoadProblem::Shape {
+                name: "a/kernel".into(),
+                expected: vec![3, 2],
+                found: vec![2, 2]
+            },
+            LoadProblem::Dtype {
+                name: "a/ids".into(),
+                found: "I32".into()
+            },
+            LoadProblem::Missing {
+                name: "a/bias".into()
+            },
+        ]
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("3 problems") && message.contains("`a/bias` is missing"),
+        "{message}"
+    );
+    // Integer tensors read as f32 values (token ids).
+    let all = read(&path).unwrap();
+    assert!(all.contains(&(
+        "a/ids".to_string(),
+        Tensor {
+            shape: vec![2],
+            data: vec![1.0, 2.0]
+        }
+    )));
+}
+
+fn f32_bytes(data: &[f32]) -> Vec<u8> {
+    data.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[test]
+fn truncated_and_missing_files_are_errors() {
+    let path = temp_path("truncated.safetensors");
+    save(&path, &[("x", &tensor(&[16], 0.0))]).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+    assert!(matches!(
+        load(&path, &[("x", &[16])]),
+        Err(LoadError::Format { .. })
+    ));
+    std::fs::write(&path, &bytes[..4]).unwrap();
+    assert!(matches!(read(&path), Err(LoadError::Format { .. })));
+    let missing = temp_path("does-not-exist.safetensors");
+    let err = load(&missing, &[]).unwrap_err();
+    assert!(
+        matches!(err, LoadError::Io { .. }) && err.to_string().contains("does-not-exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn save_replaces_a_file_only_when_complete() {
+    let path = temp_path("atomic.safetensors");
+    let good = tensor(&[3], 1.0);
+    save(&path, &[("w", &good)]).unwrap();
+    // A tensor whose data disagrees with its shape is refused before anything is written.
+    let bad = Tensor {
+        shape: vec![4],
+        data: vec![0.0; 3],
+    };
+    assert!(save(&path, &[("w", &bad)]).is_err());
+    assert_eq!(
+        load(&path, &[("w", &[3])]).unwrap(),
+        std::slice::from_ref(&good)
+    );
+    // A failing write (the target is a directory) leaves no temporary file behind.
+    let dir = temp_path("atomic-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(save(&dir, &[("w", &good)]).is_err());
+    let parent = dir.parent().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(parent)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn model_files_name_tensors_by_layer() {
+    let layers = [
+        layer(Kind::Dense, &[("units", Value::Int(3))]),
+        layer(
+            Kind::Bidirectional,
+            &[(
+                "layer",
+                Value::Layer(Box::leak(Box::new(layer(
+                    Kind::GRU,
+                    &[("units", Value::Int(2))],
+                )))),
+            )],
+        ),
+    ];
+    let input = Shape::new(&[5, 4]);
+    let weights = init_model(&layers, input, 9).unwrap();
+    let path = temp_path("model.safetensors");
+    save_model(&path, &["dense", "bidirectional"], &layers, input, &weights).unwrap();
+    let names: Vec<String> = read(&path).unwrap().into_iter().map(|(n, _)| n).collect();
+    assert!(
+        names.contains(&"bidirectional/backward/recurrent_kernel".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"dense/kernel".to_string()), "{names:?}");
+    assert_eq!(
+        load_model(&path, &["dense", "bidirectional"], &layers, input).unwrap(),
+        weights
+    );
+    let err = load_model(&path, &["dense", "bi"], &layers, input).unwrap_err();
+    assert_eq!(err.to_string().matches("is missing").count(), 6, "{err}");
+}
+
+#[cfg(feature = "keras-json")]
+#[test]
+fn weight_specs_add_up_to_the_evaluators_counts_on_the_corpus() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/keras-reference/models");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        panic!("the reference corpus is missing at {}", dir.display());
+    };
+    let mut checked = 0;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let m = crate::keras::model_file(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut shape = m.input_shape;
+        for l in m.layers.iter() {
+            let Ok(l) = l else { break };
+            let Ok(e) = l.eval(&shape) else { break };
+            let specs = weight_specs(l, &shape);
+            let count = |trainable: bool| -> usize {
+                specs
+                    .iter()
+                    .filter(|s| s.trainable == trainable)
+                    .map(|s| s.shape.iter().product::<usize>())
+                    .sum()
+            };
+            assert_eq!(
+                (count(true), count(false)),
+                (e.trainable, e.non_trainable),
+                "{}: {:?}",
+                m.name,
+                l
+            );
+            checked += 1;
+            shape = e.output;
+        }
+    }
+    assert!(checked > 1000, "only {checked} layers checked");
+}

@@ -1,0 +1,191 @@
+//! Numerical parity of inference with Keras on the reference corpus.
+//!
+//! Reads every model in `KERAS_NUMERIC_DIR` (default `../shared/keras-reference/numeric`):
+//! builds its layers from the JSON, loads Keras's weights from `<name>.safetensors`
+//! (`"<layer index>.<keras weight name>"`), runs the recorded input and compares with
+//! Keras's output: |ours − keras| ≤ 1e-4 + 1e-3·|keras| for every value.
+
+use model_core::keras::{model_file, ModelFile};
+use model_core::runtime::{predict, read, weight_specs, LayerWeights, Tensor};
+use model_core::{Layer, Shape};
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const ABS_TOLERANCE: f32 = 1e-4;
+const REL_TOLERANCE: f32 = 1e-3;
+
+fn corpus_dir() -> PathBuf {
+    match std::env::var_os("KERAS_NUMERIC_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/numeric"),
+    }
+}
+
+/// The name our weight specs give the Keras weight `keras_name`: the part after the last
+/// `/`, with `forward/` or `backward/` for a `Bidirectional`'s directions.
+fn our_name(keras_name: &str) -> String {
+    let base = keras_name.rsplit('/').next().unwrap_or(keras_name);
+    if keras_name.starts_with("forward_") {
+        format!("forward/{base}")
+    } else if keras_name.starts_with("backward_") {
+        format!("backward/{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// Each layer's weights, matched by order and name against the layer's weight specs.
+fn weights(
+    m: &ModelFile,
+    layers: &[Layer],
+    file: &mut HashMap<String, Tensor>,
+) -> Result<Vec<LayerWeights>, String> {
+    let lists = m.json["weights"].as_array().ok_or("no `weights` list")?;
+    let mut shape = m.input_shape;
+    let mut out = Vec::new();
+    for (i, (layer, list)) in layers.iter().zip(lists).enumerate() {
+        let specs = weight_specs(layer, &shape);
+        let list = list.as_array().ok_or("a `weights` entry is not a list")?;
+        if specs.len() != list.len() {
+            return Err(format!(
+                "layer {i}: Keras has {} weights, we expect {}",
+                list.len(),
+                specs.len()
+            ));
+        }
+        let mut tensors = Vec::new();
+        for (spec, w) in specs.iter().zip(list) {
+            let name = w["name"].as_str().ok_or("a weight without a name")?;
+            if our_name(name) != spec.name {
+                return Err(format!(
+                    "layer {i}: Keras weight `{name}` where we expect `{}`",
+                    spec.name
+                ));
+            }
+            let t = file
+                .remove(&format!("{i}.{name}"))
+                .ok_or_else(|| format!("`{i}.{name}` not in the file"))?;
+            if t.shape != spec.shape {
+                return Err(format!(
+                    "layer {i}: `{name}` has shape {:?}, we expect {:?}",
+                    t.shape, spec.shape
+                ));
+            }
+            tensors.push(t);
+        }
+        out.push(LayerWeights { tensors });
+        shape = layer
+            .eval(&shape)
+            .map_err(|e| format!("layer {i}: {e}"))?
+            .output;
+    }
+    Ok(out)
+}
+
+/// Runs one model; `Err` says why it does not match.
+fn check(json_path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(json_path).map_err(|e| e.to_string())?;
+    let m = model_file(&text)?;
+    let layers: Vec<Layer> = m.layers.iter().cloned().collect::<Result<_, _>>()?;
+    let mut file: HashMap<String, Tensor> = read(json_path.with_extension("safetensors"))
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    let weights = weights(&m, &layers, &mut file)?;
+    let input = file.remove("input").ok_or("no `input` tensor")?;
+    let expected = file.remove("output").ok_or("no `output` tensor")?;
+    let batch = input.shape[0];
+    if Shape::new(&input.shape[1..]) != m.input_shape {
+        return Err(format!(
+            "input tensor {:?} does not match input_shape {:?}",
+            input.shape, m.input_shape
+        ));
+    }
+    let ours =
+        predict(&layers, m.input_shape, &weights, &input.data, batch).map_err(|e| e.to_string())?;
+    if ours.len() != expected.data.len() {
+        return Err(format!(
+            "{} output values, Keras has {} ({:?})",
+            ours.len(),
+            expected.data.len(),
+            expected.shape
+        ));
+    }
+    // The worst value: the one furthest past its tolerance.
+    let mut worst: Option<(f32, usize)> = None;
+    for (i, (&a, &b)) in ours.iter().zip(&expected.data).enumerate() {
+        let excess = (a - b).abs() - (ABS_TOLERANCE + REL_TOLERANCE * b.abs());
+        if !(excess <= 0.0) && worst.is_none_or(|(w, _)| excess > w || w.is_nan()) {
+            worst = Some((excess, i));
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((_, i)) => {
+            let bad = ours
+                .iter()
+                .zip(&expected.data)
+                .filter(|(a, b)| !((*a - *b).abs() <= ABS_TOLERANCE + REL_TOLERANCE * b.abs()))
+                .count();
+            Err(format!(
+                "{bad}/{} values off; worst at {i}: ours {} vs keras {} (|diff| {})",
+                ours.len(),
+                ours[i],
+                expected.data[i],
+                (ours[i] - expected.data[i]).abs()
+            ))
+        }
+    }
+}
+
+#[test]
+fn numeric_parity() {
+    let dir = corpus_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot read the corpus at {}: {e} (set KERAS_NUMERIC_DIR)",
+                dir.display()
+            )
+        })
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no JSON model files in {}",
+        dir.display()
+    );
+    let mut matched = 0;
+    for path in &files {
+        match check(path) {
+            Ok(()) => matched += 1,
+            Err(e) => {
+                let json: Json = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default();
+                let classes: Vec<&str> = json["layers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|l| l["class_name"].as_str())
+                    .collect();
+                println!(
+                    "{}: {e}  [{}]",
+                    path.file_stem().unwrap_or_default().to_string_lossy(),
+                    classes.join(", ")
+                );
+            }
+        }
+    }
+    println!("numeric parity: {matched}/{} models match", files.len());
+    assert_eq!(
+        matched,
+        files.len(),
+        "numeric parity: {matched}/{} models match",
+        files.len()
+    );
+}

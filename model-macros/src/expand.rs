@@ -2,7 +2,7 @@
 //! absolute (`::model::__private::…`) so nothing in the caller's scope is needed or touched.
 
 use model_core::layer::Kind;
-use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
@@ -119,42 +119,46 @@ fn nested_layer(l: &LayerDef, plan: &Plan, owner: &str, index: usize, nested: &m
 
 /// `expect_layer_built(Kind::X, &[args], "name", index)`.
 fn layer_expr(l: &LayerDef, plan: &Plan, name: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
-    let p = quote!(::model::__private);
-    let kind = Kind::from_name(&l.kind.to_string()).expect("checked before expansion");
+    let Some(kind) = Kind::from_name(&l.kind.to_string()) else {
+        // Unreachable after a clean check; an error beats a panic all the same.
+        return syn::Error::new(l.kind.span(), "unknown layer kind").to_compile_error();
+    };
     let variant = Ident::new(&format!("{kind:?}"), l.kind.span());
     let args: Vec<TokenStream> = l
         .args
         .iter()
         .map(|a| {
             let v = value(&a.value, plan, name, index, nested);
+            let span = a.value.span();
             match &a.name {
                 Some(n) => {
-                    let n = n.to_string();
-                    quote!(#p::Arg { name: ::core::option::Option::Some(#n), value: #v })
+                    let n = spanned_str(&n.to_string(), n.span());
+                    quote_spanned!(span=> ::model::__private::Arg { name: ::core::option::Option::Some(#n), value: #v })
                 }
-                None => quote!(#p::Arg { name: ::core::option::Option::None, value: #v }),
+                None => quote_spanned!(span=> ::model::__private::Arg { name: ::core::option::Option::None, value: #v }),
             }
         })
         .collect();
-    respan(quote!(#p::expect_layer_built(#p::Kind::#variant, &[#(#args),*], #name, #index)), l.kind.span())
+    let span = l.kind.span();
+    let (name, index) = (spanned_str(name, span), spanned_usize(index, span));
+    quote_spanned! {span=>
+        ::model::__private::expect_layer_built(::model::__private::Kind::#variant, &[#(#args),*], #name, #index)
+    }
 }
 
-/// Gives every token the span `span`, so that rustc reports const-evaluation failures of
-/// the expression at that span (a mix of spans falls back to the whole macro call).
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tt| {
-            if let TokenTree::Group(g) = &tt {
-                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                tt = TokenTree::Group(group);
-            } else {
-                tt.set_span(span);
-            }
-            tt
-        })
-        .collect()
+/// A string literal at `span` (`quote!` would give it the macro call's span, and rustc
+/// reports an expression of mixed spans at the whole macro call).
+fn spanned_str(s: &str, span: Span) -> Literal {
+    let mut lit = Literal::string(s);
+    lit.set_span(span);
+    lit
+}
+
+/// An integer literal at `span`.
+fn spanned_usize(n: usize, span: Span) -> Literal {
+    let mut lit = Literal::usize_unsuffixed(n);
+    lit.set_span(span);
+    lit
 }
 
 fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
@@ -173,22 +177,20 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
     for (i, l) in plan.layers.iter().enumerate() {
         specs.push(layer_expr(l.def, plan, &l.name, i, &mut nested));
         let ident = format_ident!("__MODEL_LAYER_{}", i);
+        // Every token spanned at the layer (literals included): a generic instantiation
+        // that does not fit fails in this const, and rustc points at the layer.
+        let span = l.def.kind.span();
+        let (layer_name, index) = (spanned_str(&l.name, span), spanned_usize(i, span));
         let input = if i == 0 {
-            quote!(Self::__MODEL_INPUT)
+            quote_spanned!(span=> Self::__MODEL_INPUT)
         } else {
-            let prev = format_ident!("__MODEL_LAYER_{}", i - 1);
-            quote!(Self::#prev.output_shape)
+            let prev = format_ident!("__MODEL_LAYER_{}", i - 1, span = span);
+            quote_spanned!(span=> Self::#prev.output_shape)
         };
-        let layer_name = &l.name;
-        // Every token spanned at the layer: a generic instantiation that does not fit
-        // fails in this const, and rustc points at the layer.
-        let call = respan(
-            quote!(#p::expect_layer(#input, &Self::__MODEL_SPEC[#i], #layer_name, #i)),
-            l.def.kind.span(),
-        );
-        infos.push(quote! {
+        infos.push(quote_spanned! {span=>
             #[doc(hidden)]
-            const #ident: #p::LayerInfo = #call;
+            const #ident: ::model::__private::LayerInfo =
+                ::model::__private::expect_layer(#input, &Self::__MODEL_SPEC[#index], #layer_name, #index);
         });
         let constant = Ident::new(&l.name.to_uppercase(), l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span));
         let doc = format!("Layer {i}, `{}` ({}): its output shape and parameter counts.", l.name, l.def.kind);

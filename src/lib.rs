@@ -1,11 +1,76 @@
-//! Keras-style neural-network models in Rust, checked at compile time.
+//! Keras-style neural-network models in Rust, shape-checked and parameter-counted at
+//! compile time.
 //!
-//! See the README for the grammar, the constants and the error messages.
+//! Write a Keras `Sequential` model almost verbatim with [`model!`]; the compiler checks
+//! that every layer fits its input and computes every output shape and parameter count as a
+//! constant, in exact agreement with Keras 3.
+//!
+//! ```
+//! use model::{model, Model};
+//! use static_assertions::const_assert_eq;
+//!
+//! model! {
+//!     /// Digits in, ten class probabilities out.
+//!     pub struct Mnist {
+//!         input: [28, 28, 1],
+//!         Conv2D(32, 3, activation = relu),
+//!         MaxPooling2D(2),
+//!         Conv2D(64, 3, activation = relu),
+//!         MaxPooling2D(2),
+//!         Flatten,
+//!         Dropout(0.5),
+//!         Dense(10, activation = softmax),
+//!     }
+//! }
+//!
+//! const_assert_eq!(Mnist::PARAMS, 34_826);
+//! const_assert_eq!(Mnist::CONV2D_1.params, 18_496);
+//! assert_eq!(Mnist::OUTPUT_SHAPE, [10]);
+//! assert_eq!(Mnist::FLATTEN.output_shape.dims(), &[1600]);
+//! assert_eq!(<Mnist as Model>::LAYERS[0].name, "conv2d");
+//! println!("{}", Mnist::summary());
+//! ```
+//!
+//! Const generic parameters make families of models, each member a type with its own
+//! constants:
+//!
+//! ```
+//! use model::model;
+//!
+//! model! {
+//!     pub struct Mlp<const UNITS: usize> {
+//!         input: [784],
+//!         Dense(UNITS, activation = relu),
+//!         Dense(10),
+//!     }
+//! }
+//!
+//! const SMALL: usize = Mlp::<32>::PARAMS;
+//! const LARGE: usize = Mlp::<512>::PARAMS;
+//! assert_eq!((SMALL, LARGE), (25_450, 407_050));
+//! ```
+//!
+//! A model that does not fit is a compile error at the offending layer:
+//!
+//! ```compile_fail
+//! use model::model;
+//!
+//! model! {
+//!     struct Broken {
+//!         input: [28, 28, 1],
+//!         Flatten,
+//!         Conv2D(8, 3), // error: `Conv2D` needs a 3-D input (height, width, channels), but its input has shape (784,)
+//!     }
+//! }
+//! ```
+//!
+//! See the README for the grammar, the list of constants, the lints and the layer catalogue.
 #![warn(missing_docs)]
 
 extern crate self as model;
 
 pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
+/// Declares a Keras-style sequential model: see the [crate documentation](crate).
 pub use model_macros::model;
 
 /// Items the generated code names by absolute path; not a public API.

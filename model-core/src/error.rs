@@ -132,11 +132,8 @@ impl EvalError {
             }
             Problem::Reshape { found, target, len } => {
                 m.str("`Reshape` cannot turn ").shape(&found);
-                match found.elements() {
-                    Some(n) => {
-                        m.str(" (").num(n).str(" elements)");
-                    }
-                    None => {}
+                if let Some(n) = found.elements() {
+                    m.str(" (").num(n).str(" elements)");
                 }
                 m.str(" into (");
                 let mut i = 0;

@@ -289,7 +289,7 @@ pub const fn check(ty: ArgType, v: &Value) -> Result<Checked, ValueProblem> {
             _ => check(ArgType::IntList, v),
         },
         ArgType::Layer => match v {
-            Value::Layer(l) => Ok(Checked::Layer(*l)),
+            Value::Layer(l) => Ok(Checked::Layer(l)),
             _ => Err(ValueProblem::WrongType),
         },
     }

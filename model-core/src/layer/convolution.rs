@@ -256,8 +256,8 @@ pub(super) const fn eval_conv(kind: Kind, c: &Conv, input: &Shape) -> Result<Lay
         return Err(Problem::Argument("`strides > 1` cannot be combined with `dilation_rate > 1`"));
     }
     if matches!(v, Variant::Regular) && c.groups > 1 && c.groups != UNKNOWN {
-        let ch_bad = channels != UNKNOWN && channels % c.groups != 0;
-        let f_bad = c.filters != UNKNOWN && c.filters % c.groups != 0;
+        let ch_bad = channels != UNKNOWN && !channels.is_multiple_of(c.groups);
+        let f_bad = c.filters != UNKNOWN && !c.filters.is_multiple_of(c.groups);
         if ch_bad || f_bad {
             return Err(Problem::Groups { channels, filters: c.filters, groups: c.groups });
         }

@@ -45,10 +45,8 @@ pub(super) const LAYER_NORM: &[ArgSpec] = &[
 
 pub(super) const fn set_norm(c: &mut Normalization, name: &str, v: Checked, arg: usize) -> Result<(), ArgError> {
     match v {
-        Checked::Int(a) => {
-            if a != -1 {
-                return Err(ArgError::Unsupported { arg, why: "only the last axis (`axis = -1`) is supported" });
-            }
+        Checked::Int(a) if a != -1 => {
+            return Err(ArgError::Unsupported { arg, why: "only the last axis (`axis = -1`) is supported" });
         }
         Checked::Float(f) => {
             if str_eq(name, "epsilon") {

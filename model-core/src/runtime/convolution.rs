@@ -6,14 +6,16 @@
 //! `(1, 1, steps, channels)`, a 2-D one `(1, height, width, channels)`.
 
 use super::activation::apply;
-use super::kernels::{add_bias, matmul, Mat};
+use super::kernels::{add_bias, matmul, matmul_serial, threads_for, Mat};
 use super::{elements, Step};
 use crate::layer::{Conv, Kind, Padding};
 use crate::shape::Shape;
+use rayon::prelude::*;
 
-/// The im2col buffer is filled for as many samples at once as fit in this many values
-/// (one sample at least): big enough for efficient products, small enough for the cache.
-const IM2COL_VALUES: usize = 1 << 20;
+/// The im2col (or col2im) columns are built a block of output rows at a time, about this
+/// many values per block (one row at least): big enough for an efficient product, small
+/// enough to stay in the core's L2 cache between being written and being read.
+const BLOCK_VALUES: usize = 1 << 16;
 
 /// A per-axis argument of a layer with `r` spatial axes, moved onto the last of three axes;
 /// the axes in front get `fill`.
@@ -111,9 +113,44 @@ fn transpose_window(kind: Kind, c: &Conv, input: &Shape, output: &Shape) -> Wind
     conv_window(kind, c, output, input)
 }
 
-/// How many samples one im2col pass holds.
-fn chunk(batch: usize, per_sample: usize) -> usize {
-    (IM2COL_VALUES / per_sample.max(1)).clamp(1, batch.max(1))
+/// How the rows of a convolution's product are split: rows per block, and threads (each
+/// with its own block of scratch).
+#[derive(Clone, Copy)]
+struct Blocks {
+    rows: usize,
+    threads: usize,
+}
+
+impl Blocks {
+    fn new(total_rows: usize, depth: usize, width: usize) -> Blocks {
+        let rows = (BLOCK_VALUES / depth.max(width).max(1)).clamp(1, total_rows.max(1));
+        let threads = threads_for(total_rows * depth * width)
+            .min(total_rows.div_ceil(rows))
+            .max(1);
+        Blocks { rows, threads }
+    }
+}
+
+/// The regular convolution's blocks: `depth` values per im2col row, `filters` per output row.
+fn regular_blocks(
+    w: &Window,
+    batch: usize,
+    channels: usize,
+    groups: usize,
+    filters: usize,
+) -> (Blocks, usize) {
+    let depth = w.taps() * (channels / groups.max(1));
+    (Blocks::new(batch * w.positions(), depth, filters), depth)
+}
+
+/// The transposed convolution's blocks: rows of `taps · filters` values, one per input
+/// position (col2im adds overlapping windows, so one thread; the products may use more).
+fn transpose_blocks(w: &Window, batch: usize, filters: usize) -> (usize, usize) {
+    let width = w.taps() * filters;
+    (
+        (BLOCK_VALUES / width.max(1)).clamp(1, (batch * w.positions()).max(1)),
+        width,
+    )
 }
 
 pub(crate) fn scratch_len(
@@ -131,16 +168,16 @@ pub(crate) fn scratch_len(
         }
         _ if is_transpose(kind) => {
             let w = transpose_window(kind, c, input, output);
-            let per_sample = w.positions() * w.taps() * c.filters;
-            chunk(batch, per_sample) * per_sample
+            let (rows, width) = transpose_blocks(&w, batch, c.filters);
+            rows * width
         }
         _ => {
             let w = conv_window(kind, c, input, output);
             if direct(&w, c.groups) {
                 return 0;
             }
-            let per_sample = w.positions() * w.taps() * (channels / c.groups.max(1));
-            chunk(batch, per_sample) * per_sample
+            let (b, depth) = regular_blocks(&w, batch, channels, c.groups, c.filters);
+            b.threads * b.rows * depth
         }
     }
 }
@@ -208,18 +245,16 @@ pub(crate) fn forward(
                 add_bias(y, &s.weights[1].data);
             }
         }
-        _ => {
-            regular(kind, c, s, x, y, scratch);
-            if c.use_bias {
-                add_bias(y, &s.weights[1].data);
-            }
-        }
+        // Adds its bias and applies its activation block by block.
+        _ => return regular(kind, c, s, x, y, scratch),
     }
     apply(c.activation, y, out_channels);
 }
 
 /// Grouped convolution: im2col of each group's channels, then a product with the group's
-/// slice of the kernel `[taps · in/groups, filters]`.
+/// slice of the kernel `[taps · in/groups, filters]`, then bias and activation, a block of
+/// output rows at a time. Big convolutions give each thread a contiguous share of the rows and its own block of
+/// scratch.
 fn regular(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
     let w = conv_window(kind, c, &s.input, &s.output);
     let channels = s.input.last();
@@ -237,104 +272,152 @@ fn regular(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &m
             filters,
             false,
         );
+        if c.use_bias {
+            add_bias(y, &s.weights[1].data);
+        }
+        apply(c.activation, y, filters);
         return;
     }
-    let groups = c.groups.max(1);
-    let (cg, fg) = (channels / groups, filters / groups);
-    let depth = w.taps() * cg;
-    let (in_len, out_len) = (elements(&s.input), elements(&s.output));
-    let per_sample = w.positions() * depth;
-    let n = chunk(s.batch, per_sample);
-    for start in (0..s.batch).step_by(n) {
-        let samples = n.min(s.batch - start);
-        let xs = &x[start * in_len..(start + samples) * in_len];
-        let ys = &mut y[start * out_len..(start + samples) * out_len];
-        let cols = &mut scratch[..samples * per_sample];
-        for g in 0..groups {
-            for (xs, cols) in xs
-                .chunks_exact(in_len)
-                .zip(cols.chunks_exact_mut(per_sample))
-            {
-                im2col(&w, xs, channels, g * cg, cg, cols);
+    let (blocks, depth) = regular_blocks(&w, s.batch, channels, c.groups, filters);
+    let total_rows = s.batch * w.positions();
+    let share = total_rows.div_ceil(blocks.threads).max(1);
+    let src = Source {
+        w: &w,
+        x,
+        in_len: elements(&s.input),
+        channels,
+    };
+    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+    let run = |first: usize, ys: &mut [f32], cols: &mut [f32]| {
+        let groups = c.groups.max(1);
+        let (cg, fg) = (channels / groups, filters / groups);
+        for (b, ys) in ys.chunks_mut(blocks.rows * filters).enumerate() {
+            let (row0, n) = (first + b * blocks.rows, ys.len() / filters);
+            let cols = &mut cols[..n * depth];
+            for g in 0..groups {
+                src.im2col(row0, g * cg, cg, cols);
+                let k = Mat {
+                    data: &kernel[g * fg..],
+                    rs: filters,
+                    cs: 1,
+                };
+                matmul_serial(
+                    n,
+                    depth,
+                    fg,
+                    Mat::rows(cols, depth),
+                    k,
+                    &mut ys[g * fg..],
+                    filters,
+                    false,
+                );
             }
-            let rows = samples * w.positions();
-            let b = Mat {
-                data: &kernel[g * fg..],
-                rs: filters,
-                cs: 1,
-            };
-            matmul(
-                rows,
-                depth,
-                fg,
-                Mat::rows(cols, depth),
-                b,
-                &mut ys[g * fg..],
-                filters,
-                false,
-            );
+            // Bias and activation while the block is still in cache.
+            if let Some(bias) = bias {
+                add_bias(ys, bias);
+            }
+            apply(c.activation, ys, filters);
         }
+    };
+    let block = blocks.rows * depth;
+    if blocks.threads == 1 {
+        run(0, y, &mut scratch[..block]);
+    } else {
+        y.par_chunks_mut(share * filters)
+            .zip(scratch.par_chunks_mut(block))
+            .enumerate()
+            .for_each(|(t, (ys, cols))| run(t * share, ys, cols));
     }
 }
 
-/// One row per output position: the window's `cg` channels from `c0`, zeros outside.
-fn im2col(w: &Window, x: &[f32], channels: usize, c0: usize, cg: usize, cols: &mut [f32]) {
-    let [_, oh_n, ow_n] = w.out;
-    let [_, h, wd] = w.size;
-    let mut row = 0;
-    let depth = w.taps() * cg;
-    for od in 0..w.out[0] {
-        for oh in 0..oh_n {
-            for ow in 0..ow_n {
-                let dst = &mut cols[row * depth..(row + 1) * depth];
-                let mut at = 0;
-                for kd in 0..w.kernel[0] {
-                    let id = w.source(0, od, kd);
-                    for kh in 0..w.kernel[1] {
-                        let ih = w.source(1, oh, kh);
-                        for kw in 0..w.kernel[2] {
-                            let part = &mut dst[at..at + cg];
-                            match (id, ih, w.source(2, ow, kw)) {
-                                (Some(id), Some(ih), Some(iw)) => {
-                                    let src = ((id * h + ih) * wd + iw) * channels + c0;
-                                    part.copy_from_slice(&x[src..src + cg]);
+/// The input of a convolution, read a row of im2col at a time.
+struct Source<'a> {
+    w: &'a Window,
+    x: &'a [f32],
+    /// Values per sample.
+    in_len: usize,
+    channels: usize,
+}
+
+impl Source<'_> {
+    /// Rows `row0..` of the im2col matrix over the whole batch (row = sample · positions +
+    /// position), as many as fit `cols`: for each tap, the `cg` channels from `c0`, zeros
+    /// outside the input.
+    fn im2col(&self, row0: usize, c0: usize, cg: usize, cols: &mut [f32]) {
+        let w = self.w;
+        let [_, h, wd] = w.size;
+        let [_, oh_n, ow_n] = w.out;
+        let [_, kh_n, kw_n] = w.kernel;
+        let depth = w.taps() * cg;
+        let positions = w.positions();
+        // Whole runs of taps along the width are contiguous in the input when every channel
+        // is taken and the window is not dilated.
+        let runs = cg == self.channels && w.dilation[2] == 1;
+        for (r, dst) in cols.chunks_exact_mut(depth).enumerate() {
+            let row = row0 + r;
+            let (sample, p) = (row / positions, row % positions);
+            let (od, oh, ow) = (p / (oh_n * ow_n), (p / ow_n) % oh_n, p % ow_n);
+            let xs = &self.x[sample * self.in_len..(sample + 1) * self.in_len];
+            let left = (ow * w.stride[2])
+                .checked_sub(w.pad[2])
+                .filter(|&l| l + kw_n <= wd);
+            let mut at = 0;
+            for kd in 0..w.kernel[0] {
+                let id = w.source(0, od, kd);
+                for kh in 0..kh_n {
+                    let part = &mut dst[at..at + kw_n * cg];
+                    at += kw_n * cg;
+                    let (Some(id), Some(ih)) = (id, w.source(1, oh, kh)) else {
+                        part.fill(0.0);
+                        continue;
+                    };
+                    let line = (id * h + ih) * wd;
+                    match left {
+                        Some(l) if runs => {
+                            let src = (line + l) * self.channels;
+                            part.copy_from_slice(&xs[src..src + kw_n * cg]);
+                        }
+                        _ => {
+                            for (kw, tap) in part.chunks_exact_mut(cg).enumerate() {
+                                match w.source(2, ow, kw) {
+                                    Some(iw) => {
+                                        let src = (line + iw) * self.channels + c0;
+                                        tap.copy_from_slice(&xs[src..src + cg]);
+                                    }
+                                    None => tap.fill(0.0),
                                 }
-                                _ => part.fill(0.0),
                             }
-                            at += cg;
                         }
                     }
                 }
-                row += 1;
             }
         }
     }
 }
 
 /// `cols[i, tap, f] = Σ_c x[i, c] · kernel[tap, f, c]`, then each column added to the output
-/// position it lands on.
+/// position it lands on; a block of input positions at a time.
 fn transpose(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
     let w = transpose_window(kind, c, &s.input, &s.output);
     let channels = s.input.last();
     let filters = c.filters;
-    let width = w.taps() * filters;
+    let (block_rows, width) = transpose_blocks(&w, s.batch, filters);
     // The window runs from the output grid (its `size`) to the input grid (its `out`).
     let positions = w.positions();
-    let (in_len, out_len) = (elements(&s.input), elements(&s.output));
-    let per_sample = positions * width;
-    let n = chunk(s.batch, per_sample);
+    let out_len = elements(&s.output);
     let kernel = Mat {
         data: &s.weights[0].data,
         rs: 1,
         cs: channels,
     };
     y.fill(0.0);
-    for start in (0..s.batch).step_by(n) {
-        let samples = n.min(s.batch - start);
-        let xs = &x[start * in_len..(start + samples) * in_len];
-        let cols = &mut scratch[..samples * per_sample];
+    let total_rows = s.batch * positions;
+    for row0 in (0..total_rows).step_by(block_rows) {
+        let n = block_rows.min(total_rows - row0);
+        let cols = &mut scratch[..n * width];
+        let xs = &x[row0 * channels..(row0 + n) * channels];
         matmul(
-            samples * positions,
+            n,
             channels,
             width,
             Mat::rows(xs, channels),
@@ -343,43 +426,40 @@ fn transpose(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: 
             width,
             false,
         );
-        let ys = &mut y[start * out_len..(start + samples) * out_len];
-        for (cols, ys) in cols
-            .chunks_exact(per_sample)
-            .zip(ys.chunks_exact_mut(out_len))
-        {
-            col2im(&w, cols, filters, ys);
+        for (r, src) in cols.chunks_exact(width).enumerate() {
+            let (sample, p) = ((row0 + r) / positions, (row0 + r) % positions);
+            col2im(
+                &w,
+                p,
+                src,
+                filters,
+                &mut y[sample * out_len..(sample + 1) * out_len],
+            );
         }
     }
 }
 
-fn col2im(w: &Window, cols: &[f32], filters: usize, y: &mut [f32]) {
+/// Adds one input position's columns (`taps · filters` values) to the outputs they land on.
+fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
     let [_, h, wd] = w.size;
-    let width = w.taps() * filters;
-    let mut row = 0;
-    for id in 0..w.out[0] {
-        for ih in 0..w.out[1] {
-            for iw in 0..w.out[2] {
-                let src = &cols[row * width..(row + 1) * width];
-                let mut at = 0;
-                for kd in 0..w.kernel[0] {
-                    let od = w.source(0, id, kd);
-                    for kh in 0..w.kernel[1] {
-                        let oh = w.source(1, ih, kh);
-                        for kw in 0..w.kernel[2] {
-                            if let (Some(od), Some(oh), Some(ow)) = (od, oh, w.source(2, iw, kw)) {
-                                let dst = ((od * h + oh) * wd + ow) * filters;
-                                for (o, v) in
-                                    y[dst..dst + filters].iter_mut().zip(&src[at..at + filters])
-                                {
-                                    *o += v;
-                                }
-                            }
-                            at += filters;
-                        }
+    let (id, ih, iw) = (
+        p / (w.out[1] * w.out[2]),
+        (p / w.out[2]) % w.out[1],
+        p % w.out[2],
+    );
+    let mut at = 0;
+    for kd in 0..w.kernel[0] {
+        let od = w.source(0, id, kd);
+        for kh in 0..w.kernel[1] {
+            let oh = w.source(1, ih, kh);
+            for kw in 0..w.kernel[2] {
+                if let (Some(od), Some(oh), Some(ow)) = (od, oh, w.source(2, iw, kw)) {
+                    let dst = ((od * h + oh) * wd + ow) * filters;
+                    for (o, v) in y[dst..dst + filters].iter_mut().zip(&src[at..at + filters]) {
+                        *o += v;
                     }
                 }
-                row += 1;
+                at += filters;
             }
         }
     }

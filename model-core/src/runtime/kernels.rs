@@ -5,6 +5,15 @@
 /// 2-core machine, 1×784×128 runs faster on one thread, 64×784×128 faster on two).
 const PARALLEL_MACS: usize = 1 << 21;
 
+/// How many threads work of `macs` multiply-accumulates deserves: all of rayon's, or one.
+pub(crate) fn threads_for(macs: usize) -> usize {
+    if macs >= PARALLEL_MACS {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    }
+}
+
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Mat<'a> {
@@ -46,6 +55,38 @@ pub(crate) fn matmul(
     c_rs: usize,
     accumulate: bool,
 ) {
+    let threaded = m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MACS;
+    product(m, k, n, a, b, c, c_rs, accumulate, threaded);
+}
+
+/// [`matmul`] on the calling thread only, for callers that already split work across
+/// threads.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul_serial(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Mat,
+    b: Mat,
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+) {
+    product(m, k, n, a, b, c, c_rs, accumulate, false);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Mat,
+    b: Mat,
+    c: &mut [f32],
+    c_rs: usize,
+    accumulate: bool,
+    threaded: bool,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -61,7 +102,7 @@ pub(crate) fn matmul(
         }
         return;
     }
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_MACS {
+    let parallelism = if threaded {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None

@@ -109,6 +109,104 @@ fn embedding_rejects_ids_out_of_range() {
     }
 }
 
+/// `x` (`[batch, steps, features]`) with its steps in reverse order.
+fn reverse_steps(x: &[f32], steps: usize, features: usize) -> Vec<f32> {
+    x.chunks(steps * features)
+        .flat_map(|seq| seq.chunks(features).rev().flatten().copied())
+        .collect()
+}
+
+#[test]
+fn go_backwards_reads_the_steps_from_the_last() {
+    let (steps, features, units) = (4, 3, 5);
+    let input = Shape::new(&[steps, features]);
+    let x: Vec<f32> = (0..2 * steps * features)
+        .map(|i| (i as f32 * 0.7).sin())
+        .collect();
+    let reversed = reverse_steps(&x, steps, features);
+    for cell in [Kind::SimpleRNN, Kind::LSTM, Kind::GRU] {
+        for sequences in [false, true] {
+            let rnn = |backwards| {
+                layer(
+                    cell,
+                    &[
+                        ("units", Value::Int(units as i64)),
+                        ("go_backwards", Value::Bool(backwards)),
+                        ("return_sequences", Value::Bool(sequences)),
+                    ],
+                )
+            };
+            let weights = init_model(&[rnn(false)], input, 5).unwrap();
+            let back = predict(&[rnn(true)], input, &weights, &x, 2).unwrap();
+            // The backward pass over x is the forward pass over x reversed, in the order the
+            // steps ran.
+            assert_eq!(
+                back,
+                predict(&[rnn(false)], input, &weights, &reversed, 2).unwrap(),
+                "{cell:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bidirectional_realigns_the_backward_sequence_before_merging() {
+    let (steps, features, units) = (3, 2, 4);
+    let input = Shape::new(&[steps, features]);
+    let x: Vec<f32> = (0..steps * features)
+        .map(|i| (i as f32 * 1.3).cos())
+        .collect();
+    let gru = layer(
+        Kind::GRU,
+        &[
+            ("units", Value::Int(units as i64)),
+            ("return_sequences", Value::Bool(true)),
+        ],
+    );
+    let inner: &'static Layer = Box::leak(Box::new(gru));
+    let bi = |mode| {
+        layer(
+            Kind::Bidirectional,
+            &[
+                ("layer", Value::Layer(inner)),
+                ("merge_mode", Value::Str(mode)),
+            ],
+        )
+    };
+    let w = init_model(&[bi("sum")], input, 3).unwrap().remove(0);
+    let (fw, bw) = w.tensors.split_at(3);
+    let forward = predict(
+        &[gru],
+        input,
+        &[LayerWeights {
+            tensors: fw.to_vec(),
+        }],
+        &x,
+        1,
+    )
+    .unwrap();
+    let backward = predict(
+        &[gru],
+        input,
+        &[LayerWeights {
+            tensors: bw.to_vec(),
+        }],
+        &reverse_steps(&x, steps, features),
+        1,
+    );
+    let backward = reverse_steps(&backward.unwrap(), steps, units);
+    let sum = predict(&[bi("sum")], input, std::slice::from_ref(&w), &x, 1).unwrap();
+    let concat = predict(&[bi("concat")], input, std::slice::from_ref(&w), &x, 1).unwrap();
+    for t in 0..steps {
+        for j in 0..units {
+            let (f, b) = (forward[t * units + j], backward[t * units + j]);
+            assert!((sum[t * units + j] - (f + b)).abs() < 1e-6);
+            assert_eq!(concat[t * 2 * units + j], f);
+            assert_eq!(concat[t * 2 * units + units + j], b);
+        }
+    }
+}
+
 fn tensor(shape: &[usize], offset: f32) -> Tensor {
     let n = shape.iter().product();
     Tensor {

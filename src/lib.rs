@@ -69,6 +69,7 @@
 
 extern crate self as model;
 
+pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tensor, Workspace};
 pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
 /// Declares a Keras-style sequential model: see the [crate documentation](crate).
 pub use model_macros::model;
@@ -79,4 +80,19 @@ pub mod __private {
     pub use model_core::layer::{Arg, Kind, Layer};
     pub use model_core::model::{expect_layer, expect_layer_built, output_shape, Totals};
     pub use model_core::{LayerInfo, Shape, Summary, Value};
+
+    /// The batch size of a flat buffer of `len` values, or an error when it is not a whole
+    /// number of samples of `input`.
+    pub fn batch_of(len: usize, input: &Shape) -> Result<usize, crate::RuntimeError> {
+        let sample = input.elements().unwrap_or(0);
+        if sample == 0 || len % sample != 0 || len == 0 {
+            return Err(crate::RuntimeError {
+                layer: None,
+                message: format!(
+                    "the input buffer holds {len} values, which is not a whole, non-zero number of samples of shape {input} ({sample} values each)"
+                ),
+            });
+        }
+        Ok(len / sample)
+    }
 }

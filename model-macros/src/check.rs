@@ -47,8 +47,9 @@ pub struct Plan<'d> {
     pub layers: Vec<PlannedLayer<'d>>,
     /// Names of the const generic parameters.
     pub const_params: HashSet<String>,
-    /// The output rank, when every layer could be evaluated.
-    pub output_rank: Option<usize>,
+    /// The output shape (dimensions that depend on const generics unknown), when every
+    /// layer could be evaluated.
+    pub output: Option<Shape>,
     pub warnings: Vec<Warning>,
 }
 
@@ -63,6 +64,14 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             _ => None,
         })
         .collect();
+    for param in &def.generics.params {
+        if !matches!(param, GenericParam::Const(_)) {
+            errors.push(syn::Error::new_spanned(
+                param,
+                "a model takes only const generic parameters, e.g. `struct Mlp<const UNITS: usize>`",
+            ));
+        }
+    }
     for lint in &def.allow {
         if !LINTS.contains(&lint.to_string().as_str()) {
             let hint = match model_core::suggest::suggest(&lint.to_string(), LINTS.iter().copied()) {
@@ -164,7 +173,7 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
         }
     }
     warnings.retain(|w| !def.allow.iter().any(|a| a == w.lint));
-    Plan { layers, const_params, output_rank: shape.map(|s| s.rank()), warnings }
+    Plan { layers, const_params, output: shape, warnings }
 }
 
 fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {

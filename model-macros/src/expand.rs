@@ -2,6 +2,7 @@
 //! absolute (`::model::__private::…`) so nothing in the caller's scope is needed or touched.
 
 use model_core::layer::Kind;
+use model_core::{Shape, UNKNOWN};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
@@ -17,8 +18,8 @@ pub fn model(input: TokenStream) -> TokenStream {
     };
     let plan = check::check(&def, &mut errors);
     if errors.is_empty() {
-        match plan.output_rank {
-            Some(rank) => expand(&def, &plan, rank),
+        match plan.output {
+            Some(output) => expand(&def, &plan, output),
             None => fallback(&def, errors),
         }
     } else {
@@ -161,7 +162,8 @@ fn spanned_usize(n: usize, span: Span) -> Literal {
     lit
 }
 
-fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
+fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
+    let output_rank = output.rank();
     let ModelDef { attrs, vis, name, generics, .. } = def;
     let p = quote!(::model::__private);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
@@ -174,6 +176,9 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
     let mut infos = Vec::new();
     let mut info_idents = Vec::new();
     let mut per_layer = Vec::new();
+    let mut fields = Vec::new();
+    let mut field_idents = Vec::new();
+    let mut names = Vec::new();
     for (i, l) in plan.layers.iter().enumerate() {
         specs.push(layer_expr(l.def, plan, &l.name, i, &mut nested));
         let ident = format_ident!("__MODEL_LAYER_{}", i);
@@ -199,7 +204,16 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
             pub const #constant: #p::LayerInfo = Self::#ident;
         });
         info_idents.push(ident);
+        let field = Ident::new(&l.name, l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span));
+        let doc = format!("Weights of layer {i}, `{}` ({}), in Keras's order and layout.", l.name, l.def.kind);
+        fields.push(quote! {
+            #[doc = #doc]
+            pub #field: ::model::LayerWeights
+        });
+        field_idents.push(field);
+        names.push(l.name.clone());
     }
+    let runtime = runtime_methods(def, plan, output, &field_idents, &names);
 
     let warnings = plan.warnings.iter().map(|w| {
         let lint = Ident::new(w.lint, w.span);
@@ -223,7 +237,7 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
     quote! {
         #(#attrs)*
         #[doc = #doc_shapes]
-        #vis struct #name #generics #where_clause { _model_private: () }
+        #vis struct #name #generics #where_clause { #(#fields),* }
 
         #[automatically_derived]
         #[allow(dead_code)]
@@ -265,6 +279,8 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
             pub fn summary() -> #p::Summary {
                 #p::Summary::new(Self::LAYERS)
             }
+
+            #runtime
         }
 
         #[automatically_derived]
@@ -281,5 +297,123 @@ fn expand(def: &ModelDef, plan: &Plan, output_rank: usize) -> TokenStream {
         }
 
         #(#warnings)*
+    }
+}
+
+/// `[[f32; 3]; 256]`-style nested array type for a shape whose dimensions are all given
+/// (literals, or the const generic parameters named in `dims`).
+fn array_type(dims: &[TokenStream]) -> TokenStream {
+    dims.iter().rev().fold(quote!(f32), |inner, d| quote!([#inner; #d]))
+}
+
+/// Flattens a nested-array place expression of rank `rank` into an `f32` slice.
+fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
+    let step = if mutable { quote!(.as_flattened_mut()) } else { quote!(.as_flattened()) };
+    let steps = (1..rank).map(|_| step.clone());
+    if rank == 1 {
+        if mutable { quote!(&mut #place[..]) } else { quote!(&#place[..]) }
+    } else {
+        quote!(#place #(#steps)*)
+    }
+}
+
+/// The runtime: construction, weights I/O and inference, all through `model-core`'s
+/// executor on the model's `const` layer descriptions.
+fn runtime_methods(def: &ModelDef, plan: &Plan, output: Shape, fields: &[Ident], names: &[String]) -> TokenStream {
+    let p = quote!(::model::__private);
+    let count = fields.len();
+    let input_dims = dims(def);
+    let input_rank = input_dims.len();
+    let input_type = array_type(&input_dims);
+    let x_flat = flatten(quote!(x), input_rank, false);
+    // The typed single-sample entry point needs the output's dimensions as tokens: known
+    // ones as literals; one that depends on const generics cannot be named in a type here.
+    let predict_one = if output.is_known() && output.rank() > 0 {
+        let out_dims: Vec<TokenStream> = output
+            .dims()
+            .iter()
+            .map(|d| {
+                let d = Literal::usize_unsuffixed(*d);
+                quote!(#d)
+            })
+            .collect();
+        let output_type = array_type(&out_dims);
+        let zero = out_dims.iter().rev().fold(quote!(0.0f32), |inner, d| quote!([#inner; #d]));
+        let y_flat = flatten(quote!(y), output.rank(), true);
+        quote! {
+            /// Runs one sample whose shape is checked by its type: a sample of another
+            /// shape does not compile.
+            pub fn predict_one(&self, x: &#input_type) -> ::core::result::Result<#output_type, ::model::RuntimeError> {
+                let mut y: #output_type = #zero;
+                self.predict_into(#x_flat, #y_flat, &mut ::model::Workspace::new())?;
+                ::core::result::Result::Ok(y)
+            }
+        }
+    } else {
+        let _ = UNKNOWN;
+        quote!()
+    };
+    let _ = plan;
+    quote! {
+        #[doc(hidden)]
+        const __MODEL_NAMES: [&'static str; #count] = [#(#names),*];
+
+        /// A model with Keras's default initializers (`glorot_uniform` kernels, orthogonal
+        /// recurrent kernels, zero biases, …), deterministic for `seed`.
+        pub fn init(seed: u64) -> Self {
+            match ::model::runtime::init_model(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, seed) {
+                ::core::result::Result::Ok(weights) => Self::from_layer_weights(weights),
+                // Every layer was evaluated at compile time, so initialization cannot fail.
+                ::core::result::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
+            }
+        }
+
+        /// Loads weights saved by [`Self::save`] (safetensors, tensors named
+        /// `"{layer}/{weight}"` in Keras's layouts). Every missing tensor, wrong dtype or
+        /// wrong shape is reported by name.
+        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::model::LoadError> {
+            ::model::runtime::load_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT)
+                .map(Self::from_layer_weights)
+        }
+
+        /// Saves the weights as safetensors, writing a temporary file then renaming it, so
+        /// that a half-written file never replaces a good one.
+        pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::std::io::Result<()> {
+            ::model::runtime::save_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights())
+        }
+
+        /// The weights of every layer, in order (empty for layers without weights).
+        pub fn layer_weights(&self) -> [&::model::LayerWeights; #count] {
+            [#(&self.#fields),*]
+        }
+
+        /// The model from per-layer weights in order; missing layers get no weights (and
+        /// inference then reports them).
+        pub fn from_layer_weights(weights: ::std::vec::Vec<::model::LayerWeights>) -> Self {
+            let mut weights = weights.into_iter();
+            Self { #(#fields: weights.next().unwrap_or_default()),* }
+        }
+
+        /// Runs a batch: `x` holds whole samples of `INPUT_SHAPE`, one after the other;
+        /// returns as many samples of `OUTPUT_SHAPE`. A buffer that is not a whole number of
+        /// samples is an error, never a panic.
+        pub fn predict(&self, x: &[f32]) -> ::core::result::Result<::std::vec::Vec<f32>, ::model::RuntimeError> {
+            let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
+            ::model::runtime::predict(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch)
+        }
+
+        /// [`Self::predict`] into a caller's buffer, with a reusable workspace: after the
+        /// first call for a batch size, nothing is allocated.
+        pub fn predict_into(
+            &self,
+            x: &[f32],
+            out: &mut [f32],
+            workspace: &mut ::model::Workspace,
+        ) -> ::core::result::Result<(), ::model::RuntimeError> {
+            let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
+            ::model::runtime::predict_into(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch, out, workspace)
+        }
+
+        #predict_one
     }
 }

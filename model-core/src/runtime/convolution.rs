@@ -527,3 +527,160 @@ fn depthwise(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::layer::{build, Arg, Kind, Layer};
+    use crate::runtime::{init_model, predict};
+    use crate::shape::Shape;
+    use crate::value::Value;
+
+    /// A convolution written out term by term, TensorFlow's padding included.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        x: &[f32],
+        batch: usize,
+        [h, w, c]: [usize; 3],
+        kernel: &[f32],
+        bias: &[f32],
+        [kh, kw]: [usize; 2],
+        filters: usize,
+        groups: usize,
+        stride: usize,
+        dilation: usize,
+        same: bool,
+    ) -> Vec<f32> {
+        let window = |k: usize| (k - 1) * dilation + 1;
+        let out = |n: usize, k: usize| {
+            if same {
+                n.div_ceil(stride)
+            } else {
+                (n - window(k)) / stride + 1
+            }
+        };
+        let (oh, ow) = (out(h, kh), out(w, kw));
+        let pad = |n: usize, o: usize, k: usize| {
+            if same {
+                ((o - 1) * stride + window(k)).saturating_sub(n) / 2
+            } else {
+                0
+            }
+        };
+        let (ph, pw) = (pad(h, oh, kh), pad(w, ow, kw));
+        let (cg, fg) = (c / groups, filters / groups);
+        let mut y = vec![0.0; batch * oh * ow * filters];
+        for b in 0..batch {
+            for i in 0..oh {
+                for j in 0..ow {
+                    for f in 0..filters {
+                        let g = f / fg;
+                        let mut acc = bias[f];
+                        for a in 0..kh {
+                            for e in 0..kw {
+                                let (ii, jj) = (
+                                    (i * stride + a * dilation) as isize - ph as isize,
+                                    (j * stride + e * dilation) as isize - pw as isize,
+                                );
+                                if ii < 0 || jj < 0 || ii >= h as isize || jj >= w as isize {
+                                    continue;
+                                }
+                                for ch in 0..cg {
+                                    let xv = x[((b * h + ii as usize) * w + jj as usize) * c
+                                        + g * cg
+                                        + ch];
+                                    acc += xv * kernel[((a * kw + e) * cg + ch) * filters + f];
+                                }
+                            }
+                        }
+                        y[((b * oh + i) * ow + j) * filters + f] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn conv2d(
+        filters: i64,
+        k: [i64; 2],
+        groups: i64,
+        stride: i64,
+        dilation: i64,
+        padding: &'static str,
+    ) -> Layer {
+        let dims =
+            |v: [i64; 2]| Value::Tuple(Box::leak(Box::new([Value::Int(v[0]), Value::Int(v[1])])));
+        let args = [
+            ("filters", Value::Int(filters)),
+            ("kernel_size", dims(k)),
+            ("groups", Value::Int(groups)),
+            ("strides", dims([stride; 2])),
+            ("dilation_rate", dims([dilation; 2])),
+            ("padding", Value::Str(padding)),
+        ];
+        let args: Vec<Arg> = args
+            .iter()
+            .map(|(n, v)| Arg {
+                name: Some(n),
+                value: *v,
+            })
+            .collect();
+        build(Kind::Conv2D, &args).expect("valid layer")
+    }
+
+    #[test]
+    fn blocked_and_threaded_convolution_matches_the_definition() {
+        // (batch, h, w, c, filters, kernel, groups, stride, dilation, same); the first is big
+        // enough to be split across threads and into several blocks.
+        let cases = [
+            (2, 40, 40, 8, 32, [3, 3], 2, 1, 1, true),
+            (3, 11, 9, 6, 4, [3, 2], 1, 2, 1, true),
+            (1, 12, 10, 4, 6, [2, 3], 2, 1, 2, true),
+            (2, 9, 9, 3, 5, [3, 3], 1, 3, 1, false),
+            (1, 5, 5, 4, 4, [1, 1], 1, 1, 1, true),
+        ];
+        for (batch, h, w, c, filters, k, groups, stride, dilation, same) in cases {
+            let layer = conv2d(
+                filters as i64,
+                [k[0] as i64, k[1] as i64],
+                groups as i64,
+                stride as i64,
+                dilation as i64,
+                if same { "same" } else { "valid" },
+            );
+            let input = Shape::new(&[h, w, c]);
+            let mut weights = init_model(&[layer], input, 4).unwrap();
+            // A non-zero bias, so that its placement is checked too.
+            weights[0].tensors[1]
+                .data
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = i as f32 * 0.1);
+            let x: Vec<f32> = (0..batch * h * w * c)
+                .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+                .collect();
+            let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
+            let (kernel, bias) = (&weights[0].tensors[0].data, &weights[0].tensors[1].data);
+            let want = naive(
+                &x,
+                batch,
+                [h, w, c],
+                kernel,
+                bias,
+                k,
+                filters,
+                groups,
+                stride,
+                dilation,
+                same,
+            );
+            assert_eq!(ours.len(), want.len());
+            for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
+                assert!(
+                    (a - b).abs() < 1e-4,
+                    "case {h}x{w}x{c} → {filters}: value {i}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}

@@ -3,8 +3,9 @@
 
 use std::borrow::Borrow;
 
+use super::spec::check_weights;
 use super::{elements, eval_output, forward, scratch_len, LayerWeights, RuntimeError};
-use crate::layer::Layer;
+use crate::layer::{Activation, Config, Layer};
 use crate::shape::Shape;
 
 /// Buffers reused across calls of [`predict_into`]: two for the layers' outputs (each
@@ -34,6 +35,26 @@ impl Workspace {
     pub(crate) fn scratch_capacity(&self) -> usize {
         self.scratch.capacity()
     }
+}
+
+/// Where the current layer's input is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Buffer {
+    Input,
+    Ping,
+    Pong,
+}
+
+/// Layers whose output is their input, reinterpreted: `Flatten`, `Reshape`, the identity
+/// of inference (`Dropout`, `SpatialDropout*`, `GaussianNoise`) and linear `Activation`.
+fn moves_no_data(layer: &Layer) -> bool {
+    matches!(
+        layer.config,
+        Config::Flatten
+            | Config::Reshape(_)
+            | Config::Noise(_)
+            | Config::Activation(Activation::Linear)
+    )
 }
 
 /// The output shape of `layers` applied to `input` (without batch), as the evaluator gives
@@ -142,28 +163,31 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
     let last = layers.len() - 1;
     let mut shape = input;
     let mut len = n_in;
+    let mut current = Buffer::Input;
     for (i, layer) in layers.iter().enumerate() {
         let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
         let next_len = elements(&next) * batch;
-        // Layer i reads what layer i - 1 wrote: ping for even i - 1, pong for odd.
-        let (src, dst): (&[f32], &mut [f32]) = match (i, i % 2) {
-            (0, _) if i == last => (x, &mut *out),
-            (0, _) => (x, &mut ping[..next_len]),
-            (_, 1) if i == last => (&ping[..len], &mut *out),
-            (_, 0) if i == last => (&pong[..len], &mut *out),
-            (_, 1) => (&ping[..len], &mut pong[..next_len]),
-            _ => (&pong[..len], &mut ping[..next_len]),
+        let w = &weights[i].borrow().tensors;
+        if i != last && moves_no_data(layer) {
+            // Same values in the same order: the next layer reads them where they are.
+            check_weights(layer, &shape, w).map_err(|e| e.at(i))?;
+            shape = next;
+            continue;
+        }
+        let (src, dst): (&[f32], &mut [f32]) = match (current, i == last) {
+            (Buffer::Input, true) => (x, &mut *out),
+            (Buffer::Input, false) => (x, &mut ping[..next_len]),
+            (Buffer::Ping, true) => (&ping[..len], &mut *out),
+            (Buffer::Ping, false) => (&ping[..len], &mut pong[..next_len]),
+            (Buffer::Pong, true) => (&pong[..len], &mut *out),
+            (Buffer::Pong, false) => (&pong[..len], &mut ping[..next_len]),
         };
-        forward(
-            layer,
-            &shape,
-            &weights[i].borrow().tensors,
-            src,
-            batch,
-            dst,
-            scratch_buf,
-        )
-        .map_err(|e| e.at(i))?;
+        forward(layer, &shape, w, src, batch, dst, scratch_buf).map_err(|e| e.at(i))?;
+        current = if current == Buffer::Ping {
+            Buffer::Pong
+        } else {
+            Buffer::Ping
+        };
         shape = next;
         len = next_len;
     }

@@ -61,6 +61,26 @@ fn predict_runs_a_model_and_reuses_its_workspace() {
 }
 
 #[test]
+fn layers_that_move_no_data_are_skipped_without_changing_results() {
+    let flatten = Layer::FLATTEN;
+    let dropout = layer(Kind::Dropout, &[("rate", Value::Float(0.5))]);
+    let [d1, d2] = mlp();
+    let input = Shape::new(&[2, 2]);
+    let plain = [flatten, d1, d2];
+    let padded = [flatten, dropout, d1, dropout, flatten, d2, dropout];
+    let w = init_model(&plain, input, 2).unwrap();
+    let none = LayerWeights::NONE;
+    let padded_w = [&none, &none, &w[1], &none, &none, &w[2], &none];
+    let x: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 - 1.0).collect();
+    let want = predict(&plain, input, &w, &x, 3).unwrap();
+    assert_eq!(predict(&padded, input, &padded_w, &x, 3).unwrap(), want);
+    // A no-op layer given weights is still refused.
+    let bad = [&none, &w[1], &w[1], &none, &none, &w[2], &none];
+    let e = predict(&padded, input, &bad, &x, 3).unwrap_err();
+    assert_eq!(e.layer, Some(1), "{e}");
+}
+
+#[test]
 fn bad_buffers_and_weights_are_errors_not_panics() {
     let layers = mlp();
     let input = Shape::new(&[4]);

@@ -4,7 +4,7 @@
 use std::borrow::Borrow;
 
 use super::spec::check_weights;
-use super::{elements, eval_output, forward, scratch_len, LayerWeights, RuntimeError};
+use super::{batch_len, eval_output, forward, scratch_len, LayerWeights, RuntimeError};
 use crate::layer::{Activation, Config, Layer};
 use crate::shape::Shape;
 
@@ -67,6 +67,18 @@ pub fn output_shape(layers: &[Layer], input: Shape) -> Result<Shape, RuntimeErro
     Ok(shape)
 }
 
+/// The number of input values, when `x` holds exactly `batch` samples of `input`.
+fn check_input(input: Shape, x: &[f32], batch: usize) -> Result<usize, RuntimeError> {
+    let n_in = batch_len(&input, batch)?;
+    if x.len() != n_in {
+        return Err(RuntimeError::new(format!(
+            "the input must hold {batch} × {input} = {n_in} values, got {}",
+            x.len()
+        )));
+    }
+    Ok(n_in)
+}
+
 /// Runs `layers` on a batch: `x` holds `batch` inputs of shape `input`, `weights[i]` the
 /// weights of layer `i` (see [`super::weight_specs`]); returns `batch` outputs.
 ///
@@ -79,8 +91,9 @@ pub fn predict<W: Borrow<LayerWeights>>(
     x: &[f32],
     batch: usize,
 ) -> Result<Vec<f32>, RuntimeError> {
+    check_input(input, x, batch)?;
     let out_shape = output_shape(layers, input)?;
-    let mut out = vec![0.0; elements(&out_shape) * batch];
+    let mut out = vec![0.0; batch_len(&out_shape, batch)?];
     predict_into(
         layers,
         input,
@@ -118,24 +131,20 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
             weights.len()
         )));
     }
-    // Sizes first: the intermediate buffers and the scratch space.
+    // The input first: a batch that does not match it is refused before anything is sized.
+    let n_in = check_input(input, x, batch)?;
+    // Then the sizes: the intermediate buffers and the scratch space.
     let mut shape = input;
     let (mut buffer, mut scratch) = (0, 0);
     for (i, layer) in layers.iter().enumerate() {
         let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
         if i + 1 < layers.len() {
-            buffer = buffer.max(elements(&next) * batch);
+            buffer = buffer.max(batch_len(&next, batch).map_err(|e| e.at(i))?);
         }
         scratch = scratch.max(scratch_len(layer, &shape, &next, batch));
         shape = next;
     }
-    let (n_in, n_out) = (elements(&input) * batch, elements(&shape) * batch);
-    if x.len() != n_in {
-        return Err(RuntimeError::new(format!(
-            "the input must hold {batch} × {input} = {n_in} values, got {}",
-            x.len()
-        )));
-    }
+    let n_out = batch_len(&shape, batch)?;
     if out.len() != n_out {
         return Err(RuntimeError::new(format!(
             "the output buffer must hold {batch} × {shape} = {n_out} values, got {}",
@@ -166,7 +175,7 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
     let mut current = Buffer::Input;
     for (i, layer) in layers.iter().enumerate() {
         let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
-        let next_len = elements(&next) * batch;
+        let next_len = batch_len(&next, batch).map_err(|e| e.at(i))?;
         let w = &weights[i].borrow().tensors;
         if i != last && moves_no_data(layer) {
             // Same values in the same order: the next layer reads them where they are.

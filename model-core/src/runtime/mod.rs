@@ -126,6 +126,15 @@ pub(crate) fn elements(shape: &Shape) -> usize {
     shape.dims().iter().product()
 }
 
+/// The number of values of `batch` samples of `shape`, or an error when it overflows.
+pub(crate) fn batch_len(shape: &Shape, batch: usize) -> Result<usize, RuntimeError> {
+    elements(shape).checked_mul(batch).ok_or_else(|| {
+        RuntimeError::new(format!(
+            "{batch} samples of {shape} are more values than memory can address"
+        ))
+    })
+}
+
 /// The output shape of `layer` on `input`, as a runtime error when it does not fit.
 pub(crate) fn eval_output(layer: &Layer, input: &Shape) -> Result<Shape, RuntimeError> {
     let e = layer
@@ -164,7 +173,7 @@ pub(crate) fn forward(
     scratch: &mut Vec<f32>,
 ) -> Result<(), RuntimeError> {
     let output = eval_output(layer, input)?;
-    let (n_in, n_out) = (elements(input) * batch, elements(&output) * batch);
+    let (n_in, n_out) = (batch_len(input, batch)?, batch_len(&output, batch)?);
     if x.len() != n_in {
         return Err(RuntimeError::new(format!(
             "`{}` expects {batch} × {input} = {n_in} input values, got {}",

@@ -87,6 +87,11 @@ fn bad_buffers_and_weights_are_errors_not_panics() {
     let mut weights = init_model(&layers, input, 1).unwrap();
     let e = predict(&layers, input, &weights, &[0.0; 7], 2).unwrap_err();
     assert!(e.message.contains("8 values, got 7"), "{e}");
+    // A batch too large to address, or merely too large for the input, allocates nothing.
+    let e = predict(&layers, input, &weights, &[0.0; 8], usize::MAX).unwrap_err();
+    assert!(e.message.contains("more values than memory"), "{e}");
+    let e = predict(&layers, input, &weights, &[0.0; 8], 1 << 60).unwrap_err();
+    assert!(e.message.contains("got 8"), "{e}");
     let e = predict(&layers, input, &weights[..1], &[0.0; 8], 2).unwrap_err();
     assert!(e.message.contains("2 layers but 1"), "{e}");
     let mut out = vec![0.0; 5];

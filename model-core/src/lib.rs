@@ -20,6 +20,12 @@ pub mod keras;
 #[cfg(feature = "runtime")]
 pub mod runtime;
 
+#[cfg(feature = "runtime")]
+pub mod data;
+
+#[cfg(feature = "runtime")]
+pub mod train;
+
 pub use error::{EvalError, Problem, RankReq};
 pub use layer::{build, Activation, Arg, ArgError, ArgSpec, Config, Kind, KindInfo, Layer, LayerEval, KINDS};
 pub use model::{eval_into, expect_model, LayerInfo, ModelError, Totals};

@@ -102,6 +102,9 @@ fn product(
         }
         return;
     }
+    if m == 1 && b.cs == 1 && row_times_matrix(k, n, a, b, &mut c[..n], accumulate) {
+        return;
+    }
     let parallelism = if threaded {
         gemm::Parallelism::Rayon(0)
     } else {
@@ -132,6 +135,63 @@ fn product(
             false,
             parallelism,
         );
+    }
+}
+
+/// Output columns one pass of [`row_times_matrix`] keeps in registers: eight 8-lane
+/// accumulators.
+const TILE: usize = 64;
+
+/// `c (+)= a · b` for a single row `a` (batch-1 dense layers, recurrent steps), `b` with
+/// unit column stride: one pass over `b`'s rows per tile of [`TILE`] columns, the
+/// accumulators in registers. `gemm` packs `b` first, which costs more than the product at
+/// this size. Returns `false` (and does nothing) where AVX2 and FMA are not available.
+fn row_times_matrix(k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], accumulate: bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for (checked just
+        // above); the function itself only indexes slices.
+        unsafe { row_times_matrix_fma(k, n, a, b, c, accumulate) };
+        return true;
+    }
+    let _ = (k, n, a, b, c, accumulate);
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn row_times_matrix_fma(k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], accumulate: bool) {
+    let x = |p: usize| a.data[p * a.cs];
+    let mut j0 = 0;
+    while j0 < n {
+        let width = TILE.min(n - j0);
+        let mut acc = [0f32; TILE];
+        if width == TILE {
+            for p in 0..k {
+                let xv = x(p);
+                let row: &[f32; TILE] = b.data[p * b.rs + j0..][..TILE]
+                    .try_into()
+                    .expect("a full tile");
+                for j in 0..TILE {
+                    acc[j] = xv.mul_add(row[j], acc[j]);
+                }
+            }
+        } else {
+            for p in 0..k {
+                let xv = x(p);
+                let row = &b.data[p * b.rs + j0..][..width];
+                for (acc, &bv) in acc.iter_mut().zip(row) {
+                    *acc = xv.mul_add(bv, *acc);
+                }
+            }
+        }
+        let out = &mut c[j0..j0 + width];
+        if accumulate {
+            out.iter_mut().zip(&acc).for_each(|(o, v)| *o += v);
+        } else {
+            out.copy_from_slice(&acc[..width]);
+        }
+        j0 += width;
     }
 }
 
@@ -183,6 +243,41 @@ mod tests {
         );
         for (x, y) in c.iter().zip(&d) {
             assert!((x - 1.0 - y).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn a_single_row_matches_a_naive_product() {
+        // Two full tiles and a partial one; a row read with a stride; b with a row stride
+        // wider than n.
+        let (k, n, b_rs) = (37, 2 * TILE + 11, 2 * TILE + 20);
+        let a: Vec<f32> = (0..2 * k).map(|i| (i as f32 * 0.3).sin()).collect();
+        let b: Vec<f32> = (0..k * b_rs).map(|i| (i as f32 * 0.07).cos()).collect();
+        for accumulate in [false, true] {
+            let mut c = vec![0.5; n];
+            matmul(
+                1,
+                k,
+                n,
+                Mat {
+                    data: &a,
+                    rs: 0,
+                    cs: 2,
+                },
+                Mat {
+                    data: &b,
+                    rs: b_rs,
+                    cs: 1,
+                },
+                &mut c,
+                n,
+                accumulate,
+            );
+            for (j, got) in c.iter().enumerate() {
+                let dot: f32 = (0..k).map(|p| a[2 * p] * b[p * b_rs + j]).sum();
+                let want = if accumulate { 0.5 + dot } else { dot };
+                assert!((got - want).abs() < 1e-4, "column {j}: {got} vs {want}");
+            }
         }
     }
 }

@@ -330,6 +330,17 @@ fn regular(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &m
     }
 }
 
+/// `dst.copy_from_slice(src)`, without a call to `memcpy` for the few values of a narrow
+/// input (one to a few channels), where the call costs more than the copy.
+#[inline]
+fn copy(dst: &mut [f32], src: &[f32]) {
+    if dst.len() <= 16 {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
 /// The input of a convolution, read a row of im2col at a time.
 struct Source<'a> {
     w: &'a Window,
@@ -375,14 +386,14 @@ impl Source<'_> {
                     match left {
                         Some(l) if runs => {
                             let src = (line + l) * self.channels;
-                            part.copy_from_slice(&xs[src..src + kw_n * cg]);
+                            copy(part, &xs[src..src + kw_n * cg]);
                         }
                         _ => {
                             for (kw, tap) in part.chunks_exact_mut(cg).enumerate() {
                                 match w.source(2, ow, kw) {
                                     Some(iw) => {
                                         let src = (line + iw) * self.channels + c0;
-                                        tap.copy_from_slice(&xs[src..src + cg]);
+                                        copy(tap, &xs[src..src + cg]);
                                     }
                                     None => tap.fill(0.0),
                                 }

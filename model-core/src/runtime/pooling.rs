@@ -2,8 +2,10 @@
 //! both the maximum and the average, as TensorFlow does), and the global forms.
 
 use super::convolution::{grid, pad_before, widen, Window};
+use super::kernels::threads_for;
 use super::{elements, Step};
 use crate::layer::{Kind, Pooling};
+use rayon::prelude::*;
 
 fn is_max(kind: Kind) -> bool {
     matches!(
@@ -37,44 +39,58 @@ pub(crate) fn pooling(kind: Kind, c: &Pooling, s: &Step, x: &[f32], y: &mut [f32
     };
     let max = is_max(kind);
     let (in_len, out_len) = (elements(&s.input).max(1), elements(&s.output).max(1));
-    let [_, h, wd] = size;
-    for (xs, ys) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
-        let mut row = 0;
-        for od in 0..out[0] {
-            for oh in 0..out[1] {
-                for ow in 0..out[2] {
-                    let acc = &mut ys[row * channels..(row + 1) * channels];
-                    acc.fill(if max { f32::NEG_INFINITY } else { 0.0 });
-                    let mut count = 0usize;
-                    for kd in 0..kernel[0] {
-                        let Some(id) = w.source(0, od, kd) else {
-                            continue;
-                        };
-                        for kh in 0..kernel[1] {
-                            let Some(ih) = w.source(1, oh, kh) else {
-                                continue;
-                            };
-                            for kw in 0..kernel[2] {
-                                let Some(iw) = w.source(2, ow, kw) else {
-                                    continue;
-                                };
-                                let src = &xs[((id * h + ih) * wd + iw) * channels..][..channels];
-                                if max {
-                                    acc.iter_mut().zip(src).for_each(|(a, &v)| *a = a.max(v));
-                                } else {
-                                    acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
-                                }
-                                count += 1;
-                            }
-                        }
+    let pool = |(xs, ys): (&[f32], &mut [f32])| pool_sample(&w, channels, max, xs, ys);
+    // Samples are independent: big batches use every core.
+    if threads_for(s.batch * out_len * w.taps()) > 1 {
+        x.par_chunks_exact(in_len)
+            .zip(y.par_chunks_exact_mut(out_len))
+            .for_each(pool);
+    } else {
+        x.chunks_exact(in_len)
+            .zip(y.chunks_exact_mut(out_len))
+            .for_each(pool);
+    }
+}
+
+/// One sample: each output position's window, per channel.
+fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32]) {
+    let [_, h, wd] = w.size;
+    for (row, acc) in ys.chunks_exact_mut(channels.max(1)).enumerate() {
+        let (od, oh, ow) = (
+            row / (w.out[1] * w.out[2]),
+            (row / w.out[2]) % w.out[1],
+            row % w.out[2],
+        );
+        acc.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+        let mut count = 0usize;
+        for kd in 0..w.kernel[0] {
+            let Some(id) = w.source(0, od, kd) else {
+                continue;
+            };
+            for kh in 0..w.kernel[1] {
+                let Some(ih) = w.source(1, oh, kh) else {
+                    continue;
+                };
+                for kw in 0..w.kernel[2] {
+                    let Some(iw) = w.source(2, ow, kw) else {
+                        continue;
+                    };
+                    let src = &xs[((id * h + ih) * wd + iw) * channels..][..channels];
+                    if max {
+                        // A plain comparison, which compiles to the vector maximum.
+                        acc.iter_mut()
+                            .zip(src)
+                            .for_each(|(a, &v)| *a = if v > *a { v } else { *a });
+                    } else {
+                        acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
                     }
-                    if !max && count > 0 {
-                        let inv = 1.0 / count as f32;
-                        acc.iter_mut().for_each(|a| *a *= inv);
-                    }
-                    row += 1;
+                    count += 1;
                 }
             }
+        }
+        if !max && count > 0 {
+            let inv = 1.0 / count as f32;
+            acc.iter_mut().for_each(|a| *a *= inv);
         }
     }
 }

@@ -191,6 +191,14 @@ mod tests {
         close(scalar(Activation::Mish, 1.0), 0.865_098_4);
         close(scalar(Activation::LeakyRelu, -1.0), -0.2);
         close(scalar(Activation::Softplus, 100.0), 100.0);
+        close(scalar(Activation::Softsign, -3.0), -0.75);
+        close(scalar(Activation::Exponential, 1.0), core::f32::consts::E);
+        close(scalar(Activation::Relu6, 7.0), 6.0);
+        close(scalar(Activation::Silu, 2.0), 1.761_594_2);
+        close(scalar(Activation::Elu, -1.0), -0.632_120_56);
+        let mut logs = [1.0, 2.0, 3.0];
+        apply(Activation::LogSoftmax, &mut logs, 3);
+        close(logs[0], -2.407_606);
         let mut row = [1.0, 2.0, 3.0];
         apply(Activation::Softmax, &mut row, 3);
         close(row.iter().sum(), 1.0);

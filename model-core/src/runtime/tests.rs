@@ -232,6 +232,29 @@ fn bidirectional_realigns_the_backward_sequence_before_merging() {
     }
 }
 
+#[test]
+fn time_distributed_runs_its_layer_on_every_step() {
+    let conv = layer(
+        Kind::Conv1D,
+        &[
+            ("filters", Value::Int(3)),
+            ("kernel_size", Value::Int(2)),
+            ("padding", Value::Str("same")),
+        ],
+    );
+    let inner: &'static Layer = Box::leak(Box::new(conv));
+    let td = layer(Kind::TimeDistributed, &[("layer", Value::Layer(inner))]);
+    let (steps, length, channels) = (4, 5, 2);
+    let w = init_model(&[td], Shape::new(&[steps, length, channels]), 6).unwrap();
+    let x: Vec<f32> = (0..2 * steps * length * channels)
+        .map(|i| (i as f32 * 0.9).sin())
+        .collect();
+    let ours = predict(&[td], Shape::new(&[steps, length, channels]), &w, &x, 2).unwrap();
+    // The same as the convolution on a batch of 2 · steps sequences.
+    let flat = predict(&[conv], Shape::new(&[length, channels]), &w, &x, 2 * steps).unwrap();
+    assert_eq!(ours, flat);
+}
+
 fn tensor(shape: &[usize], offset: f32) -> Tensor {
     let n = shape.iter().product();
     Tensor {

@@ -159,7 +159,7 @@ impl Loss {
             return Err(TrainError::new(format!(
                 "{}{}: no output activation to fold into the gradient; use `loss_and_grad`",
                 self.name(),
-                if self.from_logits() { " of logits" } else { "" }
+                if self.is_from_logits() { " of logits" } else { "" }
             )));
         }
         let n = self.check(output, target, width, grad.len())?;
@@ -189,7 +189,7 @@ impl Loss {
         Ok(loss)
     }
 
-    fn from_logits(&self) -> bool {
+    fn is_from_logits(&self) -> bool {
         matches!(
             self,
             Loss::CategoricalCrossentropy { from_logits: true }

@@ -3,7 +3,11 @@
 //! `fit`, and a seeded shuffle.
 
 mod loss;
+mod optimizer;
+mod schedule;
 mod target;
 
 pub use self::loss::Loss;
+pub use self::optimizer::{optimizer_from_name, Adam, AdamW, Optimizer, RmsProp, Sgd, Slots};
+pub use self::schedule::{ExponentialDecay, LearningRate, PiecewiseConstant, Schedule};
 pub use self::target::{Target, TrainError};

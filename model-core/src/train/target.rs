@@ -58,7 +58,7 @@ impl std::error::Error for TrainError {}
 
 /// The number of rows of `width` values in `output`, checked.
 pub(crate) fn rows(what: &str, output: &[f32], width: usize) -> Result<usize, TrainError> {
-    if width == 0 || output.is_empty() || output.len() % width != 0 {
+    if width == 0 || output.is_empty() || !output.len().is_multiple_of(width) {
         return Err(TrainError::new(format!(
             "{what}: {} output values do not make whole rows of width {width}",
             output.len()

@@ -69,6 +69,7 @@
 
 extern crate self as model;
 
+pub use model_core::data;
 pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tensor, Workspace};
 pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
 /// Declares a Keras-style sequential model: see the [crate documentation](crate).

@@ -10,11 +10,11 @@ use super::{eval_output, LayerWeights, RuntimeError, Tensor};
 use crate::layer::Layer;
 use crate::shape::Shape;
 
-/// SplitMix64.
-struct Rng(u64);
+/// SplitMix64 (also the training shuffle's generator).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

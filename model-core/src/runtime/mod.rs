@@ -31,6 +31,7 @@ use crate::shape::Shape;
 
 pub use self::executor::{output_shape, predict, predict_into, Workspace};
 pub use self::init::{init, init_model};
+pub(crate) use self::init::Rng;
 pub use self::io::{load, load_model, read, save, save_model, LoadError, LoadProblem};
 pub use self::spec::{weight_specs, WeightSpec};
 

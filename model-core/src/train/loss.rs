@@ -159,7 +159,11 @@ impl Loss {
             return Err(TrainError::new(format!(
                 "{}{}: no output activation to fold into the gradient; use `loss_and_grad`",
                 self.name(),
-                if self.is_from_logits() { " of logits" } else { "" }
+                if self.is_from_logits() {
+                    " of logits"
+                } else {
+                    ""
+                }
             )));
         }
         let n = self.check(output, target, width, grad.len())?;

@@ -2,12 +2,18 @@
 //! metrics, optimizers and learning-rate schedules, the progress bar, the history of a
 //! `fit`, and a seeded shuffle.
 
+mod history;
 mod loss;
+mod metrics;
 mod optimizer;
 mod schedule;
+mod shuffle;
 mod target;
 
+pub use self::history::History;
 pub use self::loss::Loss;
+pub use self::metrics::{val_name, Accuracy, AccuracyKind, Logs, Mean, ACCURACY, LOSS};
 pub use self::optimizer::{optimizer_from_name, Adam, AdamW, Optimizer, RmsProp, Sgd, Slots};
 pub use self::schedule::{ExponentialDecay, LearningRate, PiecewiseConstant, Schedule};
+pub use self::shuffle::{permutation, Shuffle};
 pub use self::target::{Target, TrainError};

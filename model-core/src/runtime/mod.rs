@@ -8,6 +8,25 @@
 //!
 //! `Embedding` reads integer token ids from the same `f32` buffer (ids are exact in `f32` up
 //! to 2^24); an id that is not a whole number in `0..input_dim` is a [`RuntimeError`].
+//!
+//! A model is its layers (as the macro describes them), its input shape, and one
+//! [`LayerWeights`] per layer (empty for layers without weights):
+//!
+//! ```
+//! use model_core::runtime::{init_model, predict_into, Workspace};
+//! use model_core::{build, Arg, Kind, Layer, Shape, Value};
+//!
+//! let dense = build(Kind::Dense, &[Arg { name: Some("units"), value: Value::Int(3) }]).unwrap();
+//! let layers = [Layer::FLATTEN, dense];
+//! let input = Shape::new(&[2, 2]);
+//! let weights = init_model(&layers, input, 42)?; // Keras's initializers, seeded
+//! let mut workspace = Workspace::new(); // keep it: later calls allocate nothing
+//! let x = [0.5; 2 * 4]; // a batch of two (2, 2) inputs
+//! let mut y = [0.0; 2 * 3];
+//! predict_into(&layers, input, &weights, &x, 2, &mut y, &mut workspace)?;
+//! assert!(predict_into(&layers, input, &weights, &x[..7], 2, &mut y, &mut workspace).is_err());
+//! # Ok::<(), model_core::runtime::RuntimeError>(())
+//! ```
 
 mod activation;
 mod convolution;
@@ -30,8 +49,8 @@ use crate::layer::{Config, Layer};
 use crate::shape::Shape;
 
 pub use self::executor::{output_shape, predict, predict_into, Workspace};
-pub use self::init::{init, init_model};
 pub(crate) use self::init::Rng;
+pub use self::init::{init, init_model};
 pub use self::io::{load, load_model, read, save, save_model, LoadError, LoadProblem};
 pub use self::spec::{weight_specs, WeightSpec};
 

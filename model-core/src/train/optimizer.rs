@@ -100,12 +100,6 @@ impl Slots {
             self.data = params.iter().map(|p| vec![0.0; p.len() * kinds]).collect();
             return Ok(());
         }
-        let built: Vec<usize> = self
-            .data
-            .iter()
-            .map(|d| d.len() / self.kinds.max(1))
-            .collect();
-        let now: Vec<usize> = params.iter().map(|p| p.len()).collect();
         if self.kinds != kinds {
             return Err(TrainError::new(format!(
                 "{name}: built with {} slots per parameter, this step needs {kinds} \
@@ -113,7 +107,16 @@ impl Slots {
                 self.kinds
             )));
         }
-        if (kinds > 0 && built != now) || (kinds == 0 && self.data.len() != now.len()) {
+        let same = self.data.len() == params.len()
+            && (kinds == 0
+                || self
+                    .data
+                    .iter()
+                    .zip(params)
+                    .all(|(d, p)| d.len() == p.len() * kinds));
+        if !same {
+            let built: Vec<usize> = self.data.iter().map(|d| d.len() / kinds.max(1)).collect();
+            let now: Vec<usize> = params.iter().map(|p| p.len()).collect();
             return Err(TrainError::new(format!(
                 "{name}: built for parameters of sizes {built:?}, this step has {now:?}; \
                  call `reset` to train other parameters"

@@ -189,3 +189,59 @@ fn numeric_parity() {
         files.len()
     );
 }
+
+/// Every valid model of the shape corpus (`../shared/keras-reference/models`, more layer
+/// configurations than the numeric one) runs on a batch of two with Keras's default
+/// initializers: no panic, no error, the evaluator's output length.
+#[test]
+fn every_corpus_model_runs() {
+    let dir = match std::env::var_os("KERAS_REFERENCE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models"),
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot read the corpus at {}: {e} (set KERAS_REFERENCE_DIR)",
+                dir.display()
+            )
+        })
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut ran = 0;
+    for path in &files {
+        let m = model_file(&std::fs::read_to_string(path).expect("readable model file"))
+            .expect("a model file");
+        if m.json.get("error_layer").is_some() {
+            continue;
+        }
+        let name = &m.name;
+        let layers: Vec<Layer> = m
+            .layers
+            .iter()
+            .cloned()
+            .collect::<Result<_, _>>()
+            .expect("valid layers");
+        let weights = model_core::runtime::init_model(&layers, m.input_shape, 7)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let n: usize = m.input_shape.dims().iter().product();
+        // Token ids 0, 1, 0, … for Embedding models; a smooth signal otherwise.
+        let x: Vec<f32> = (0..2 * n)
+            .map(|i| {
+                if m.integer_input {
+                    (i % 2) as f32
+                } else {
+                    (i as f32 * 0.37).sin()
+                }
+            })
+            .collect();
+        let y = predict(&layers, m.input_shape, &weights, &x, 2)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = model_core::runtime::output_shape(&layers, m.input_shape).expect("evaluates");
+        assert_eq!(y.len(), 2 * out.dims().iter().product::<usize>(), "{name}");
+        ran += 1;
+    }
+    assert!(ran >= 400, "only {ran} valid models ran");
+}

@@ -255,6 +255,24 @@ fn time_distributed_runs_its_layer_on_every_step() {
     assert_eq!(ours, flat);
 }
 
+#[test]
+fn an_empty_batch_gives_an_empty_output() {
+    let input = Shape::new(&[6, 6, 2]);
+    let layers = [
+        layer(
+            Kind::Conv2D,
+            &[("filters", Value::Int(4)), ("kernel_size", Value::Int(3))],
+        ),
+        layer(Kind::MaxPooling2D, &[]),
+        layer(Kind::GlobalAveragePooling2D, &[]),
+    ];
+    let weights = init_model(&layers, input, 1).unwrap();
+    assert_eq!(
+        predict(&layers, input, &weights, &[], 0).unwrap(),
+        Vec::<f32>::new()
+    );
+}
+
 fn tensor(shape: &[usize], offset: f32) -> Tensor {
     let n = shape.iter().product();
     Tensor {

@@ -640,6 +640,32 @@ mod tests {
     }
 
     #[test]
+    fn causal_padding_sees_only_the_past() {
+        let args = [
+            ("filters", Value::Int(1)),
+            ("kernel_size", Value::Int(2)),
+            ("dilation_rate", Value::Int(2)),
+            ("padding", Value::Str("causal")),
+        ];
+        let args: Vec<Arg> = args
+            .iter()
+            .map(|(n, v)| Arg {
+                name: Some(n),
+                value: *v,
+            })
+            .collect();
+        let layer = build(Kind::Conv1D, &args).expect("valid layer");
+        let input = Shape::new(&[5, 1]);
+        let mut weights = init_model(&[layer], input, 1).unwrap();
+        weights[0].tensors[0].data = vec![10.0, 1.0]; // kernel [2, 1, 1]
+        weights[0].tensors[1].data = vec![0.5];
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        // y[t] = 10·x[t - 2] + x[t] + 0.5, zeros before the start.
+        let want = [1.5, 2.5, 13.5, 24.5, 35.5];
+        assert_eq!(predict(&[layer], input, &weights, &x, 1).unwrap(), want);
+    }
+
+    #[test]
     fn blocked_and_threaded_convolution_matches_the_definition() {
         // (batch, h, w, c, filters, kernel, groups, stride, dilation, same); the first is big
         // enough to be split across threads and into several blocks.

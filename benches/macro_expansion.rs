@@ -47,13 +47,23 @@ fn conv_stack() -> TokenStream {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("model! expansion");
-    group.measurement_time(Duration::from_secs(5)).sample_size(20);
-    for (name, tokens, layers) in [("1000 layers", thousand_layers(), 1000), ("100-conv stack", conv_stack(), 102)] {
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(20);
+    for (name, tokens, layers) in [
+        ("1000 layers", thousand_layers(), 1000),
+        ("100-conv stack", conv_stack(), 102),
+    ] {
         // The expansion must succeed: a bench of an error path would measure nothing useful.
         let out = expand::model(tokens.clone()).to_string();
-        assert!(!out.contains("compile_error"), "{name} does not expand cleanly");
+        assert!(
+            !out.contains("compile_error"),
+            "{name} does not expand cleanly"
+        );
         group.throughput(Throughput::Elements(layers));
-        group.bench_function(name, |b| b.iter(|| expand::model(black_box(tokens.clone()))));
+        group.bench_function(name, |b| {
+            b.iter(|| expand::model(black_box(tokens.clone())))
+        });
     }
     group.finish();
 }

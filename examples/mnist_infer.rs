@@ -51,10 +51,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut digit = [[0.0f32; 28]; 28];
     digit.as_flattened_mut().copy_from_slice(&test.x[..784]);
     let p = model.predict_one(&digit)?;
-    println!("first test digit: label {}, predicted {} (p = {:.3})", test.y[0], argmax(&p), p[argmax(&p)]);
+    println!(
+        "first test digit: label {}, predicted {} (p = {:.3})",
+        test.y[0],
+        argmax(&p),
+        p[argmax(&p)]
+    );
     Ok(())
 }
 
 fn argmax(p: &[f32]) -> usize {
-    p.iter().enumerate().fold(0, |best, (i, &v)| if v > p[best] { i } else { best })
+    p.iter()
+        .enumerate()
+        .fold(0, |best, (i, &v)| if v > p[best] { i } else { best })
 }

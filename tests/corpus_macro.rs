@@ -2317,8 +2317,64 @@ fn every_corpus_layer_class_is_written_through_the_macro() {
     .iter()
     .flat_map(|layers| layers.iter().map(|l| l.kind))
     .collect();
-    for class in ["Activation", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "BatchNormalization", "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D", "Conv3DTranspose", "Cropping2D", "Cropping3D", "Dense", "DepthwiseConv1D", "DepthwiseConv2D", "Dropout", "ELU", "Embedding", "Flatten", "GRU", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "LSTM", "LayerNormalization", "LeakyReLU", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "PReLU", "Permute", "ReLU", "RepeatVector", "Reshape", "SeparableConv1D", "SeparableConv2D", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding2D", "ZeroPadding3D", "Bidirectional", "TimeDistributed"] {
-        assert!(kinds.contains(&class) || NESTED.contains(&class), "{class} is not covered");
+    for class in [
+        "Activation",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "AveragePooling3D",
+        "BatchNormalization",
+        "Conv1D",
+        "Conv1DTranspose",
+        "Conv2D",
+        "Conv2DTranspose",
+        "Conv3D",
+        "Conv3DTranspose",
+        "Cropping2D",
+        "Cropping3D",
+        "Dense",
+        "DepthwiseConv1D",
+        "DepthwiseConv2D",
+        "Dropout",
+        "ELU",
+        "Embedding",
+        "Flatten",
+        "GRU",
+        "GaussianNoise",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalAveragePooling3D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "GlobalMaxPooling3D",
+        "LSTM",
+        "LayerNormalization",
+        "LeakyReLU",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "MaxPooling3D",
+        "PReLU",
+        "Permute",
+        "ReLU",
+        "RepeatVector",
+        "Reshape",
+        "SeparableConv1D",
+        "SeparableConv2D",
+        "SimpleRNN",
+        "Softmax",
+        "SpatialDropout1D",
+        "SpatialDropout2D",
+        "UpSampling1D",
+        "UpSampling2D",
+        "UpSampling3D",
+        "ZeroPadding2D",
+        "ZeroPadding3D",
+        "Bidirectional",
+        "TimeDistributed",
+    ] {
+        assert!(
+            kinds.contains(&class) || NESTED.contains(&class),
+            "{class} is not covered"
+        );
     }
 }
 

@@ -20,7 +20,10 @@ fn corpus_dir() -> PathBuf {
 /// `[null, 28, 28, 1]` → the shape without batch.
 fn keras_shape(v: &Json) -> Option<Vec<usize>> {
     let dims = v.as_array()?;
-    dims.iter().skip(1).map(|d| d.as_u64().map(|d| d as usize)).collect()
+    dims.iter()
+        .skip(1)
+        .map(|d| d.as_u64().map(|d| d as usize))
+        .collect()
 }
 
 /// Evaluates a model file: per-layer entries, or the failing layer and the message.
@@ -53,13 +56,23 @@ fn check(m: &ModelFile) -> Vec<String> {
     if let Some(error_layer) = j.get("error_layer").and_then(Json::as_u64) {
         let error_layer = error_layer as usize;
         match result {
-            Ok(_) => problems.push(format!("{}: Keras refuses layer {error_layer}, we accept the model", m.name)),
+            Ok(_) => problems.push(format!(
+                "{}: Keras refuses layer {error_layer}, we accept the model",
+                m.name
+            )),
             Err((index, msg)) => {
                 let class = &m.class_names[error_layer];
                 if index != error_layer {
-                    problems.push(format!("{}: Keras fails at layer {error_layer}, we fail at {index}: {msg}", m.name));
-                } else if !msg.contains(&format!("layer {index}")) || !msg.contains(class.as_str()) {
-                    problems.push(format!("{}: message lacks the layer index and kind: {msg}", m.name));
+                    problems.push(format!(
+                        "{}: Keras fails at layer {error_layer}, we fail at {index}: {msg}",
+                        m.name
+                    ));
+                } else if !msg.contains(&format!("layer {index}")) || !msg.contains(class.as_str())
+                {
+                    problems.push(format!(
+                        "{}: message lacks the layer index and kind: {msg}",
+                        m.name
+                    ));
                 }
             }
         }
@@ -68,7 +81,10 @@ fn check(m: &ModelFile) -> Vec<String> {
     let ours = match result {
         Ok(o) => o,
         Err((i, msg)) => {
-            problems.push(format!("{}: layer {i}: Keras builds it, we refuse: {msg}", m.name));
+            problems.push(format!(
+                "{}: layer {i}: Keras builds it, we refuse: {msg}",
+                m.name
+            ));
             return problems;
         }
     };
@@ -76,10 +92,22 @@ fn check(m: &ModelFile) -> Vec<String> {
     for (i, (e, o)) in expected.iter().zip(&ours).enumerate() {
         let shape = keras_shape(&e["output_shape"]);
         let fields = [
-            ("output shape", format!("{:?}", shape.unwrap_or_default()), format!("{:?}", o.output_shape.dims())),
+            (
+                "output shape",
+                format!("{:?}", shape.unwrap_or_default()),
+                format!("{:?}", o.output_shape.dims()),
+            ),
             ("params", e["params"].to_string(), o.params.to_string()),
-            ("trainable", e["trainable"].to_string(), o.trainable.to_string()),
-            ("non-trainable", e["non_trainable"].to_string(), o.non_trainable.to_string()),
+            (
+                "trainable",
+                e["trainable"].to_string(),
+                o.trainable.to_string(),
+            ),
+            (
+                "non-trainable",
+                e["non_trainable"].to_string(),
+                o.non_trainable.to_string(),
+            ),
         ];
         for (what, keras, we) in fields {
             if keras != we {
@@ -91,21 +119,38 @@ fn check(m: &ModelFile) -> Vec<String> {
         }
     }
     if expected.len() != ours.len() {
-        problems.push(format!("{}: {} layers expected, {} evaluated", m.name, expected.len(), ours.len()));
+        problems.push(format!(
+            "{}: {} layers expected, {} evaluated",
+            m.name,
+            expected.len(),
+            ours.len()
+        ));
     }
     let totals = model_core::Totals::of(&ours);
     for (what, key, we) in [
         ("total params", "total_params", totals.params),
         ("trainable params", "trainable_params", totals.trainable),
-        ("non-trainable params", "non_trainable_params", totals.non_trainable),
+        (
+            "non-trainable params",
+            "non_trainable_params",
+            totals.non_trainable,
+        ),
     ] {
         if j[key].as_u64() != Some(we as u64) {
-            problems.push(format!("{}: {what}: Keras says {}, we say {we}", m.name, j[key]));
+            problems.push(format!(
+                "{}: {what}: Keras says {}, we say {we}",
+                m.name, j[key]
+            ));
         }
     }
     let out = model_core::model::output_shape(m.input_shape, &ours);
     if keras_shape(&j["output_shape"]).as_deref() != Some(out.dims()) {
-        problems.push(format!("{}: model output: Keras says {}, we say {:?}", m.name, j["output_shape"], out.dims()));
+        problems.push(format!(
+            "{}: model output: Keras says {}, we say {:?}",
+            m.name,
+            j["output_shape"],
+            out.dims()
+        ));
     }
     let _ = Shape::SCALAR;
     problems
@@ -115,12 +160,21 @@ fn check(m: &ModelFile) -> Vec<String> {
 fn keras_parity() {
     let dir = corpus_dir();
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read the corpus at {}: {e} (set KERAS_REFERENCE_DIR)", dir.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot read the corpus at {}: {e} (set KERAS_REFERENCE_DIR)",
+                dir.display()
+            )
+        })
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no JSON model files in {}", dir.display());
+    assert!(
+        !files.is_empty(),
+        "no JSON model files in {}",
+        dir.display()
+    );
     let mut matched = 0;
     for path in &files {
         let text = std::fs::read_to_string(path).expect("readable model file");
@@ -136,5 +190,10 @@ fn keras_parity() {
         }
     }
     println!("keras parity: {matched}/{} models match", files.len());
-    assert_eq!(matched, files.len(), "keras parity: {matched}/{} models match", files.len());
+    assert_eq!(
+        matched,
+        files.len(),
+        "keras parity: {matched}/{} models match",
+        files.len()
+    );
 }

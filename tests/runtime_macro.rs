@@ -31,7 +31,9 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn digits(batch: usize) -> Vec<f32> {
-    (0..batch * 784).map(|i| ((i * 37 % 255) as f32) / 255.0).collect()
+    (0..batch * 784)
+        .map(|i| ((i * 37 % 255) as f32) / 255.0)
+        .collect()
 }
 
 #[test]
@@ -45,7 +47,10 @@ fn init_is_deterministic_for_a_seed_and_follows_keras_defaults() {
     let limit = (6.0f32 / (784.0 + 128.0)).sqrt();
     assert_eq!(a.dense.tensors[0].shape, [784, 128]);
     assert!(a.dense.tensors[0].data.iter().all(|w| w.abs() <= limit));
-    assert!(a.dense.tensors[0].data.iter().any(|w| w.abs() > limit / 2.0));
+    assert!(a.dense.tensors[0]
+        .data
+        .iter()
+        .any(|w| w.abs() > limit / 2.0));
     assert!(a.dense.tensors[1].data.iter().all(|&b| b == 0.0));
     assert!(a.flatten.tensors.is_empty());
 }
@@ -81,10 +86,16 @@ fn predict_runs_a_batch_and_typed_samples() {
 fn wrong_buffer_lengths_are_errors_not_panics() {
     let m = Mlp::init(1);
     let err = m.predict(&[0.0; 100]).unwrap_err();
-    assert!(err.to_string().contains("not a whole, non-zero number of samples"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not a whole, non-zero number of samples"),
+        "{err}"
+    );
     assert!(m.predict(&[]).is_err());
     let mut small = vec![0.0; 5];
-    assert!(m.predict_into(&digits(1), &mut small, &mut Workspace::new()).is_err());
+    assert!(m
+        .predict_into(&digits(1), &mut small, &mut Workspace::new())
+        .is_err());
 }
 
 #[test]
@@ -94,7 +105,10 @@ fn save_then_load_gives_the_same_model() {
     m.save(&path).expect("saved");
     let back = Mlp::load(&path).expect("loaded");
     assert_eq!(back.layer_weights(), m.layer_weights());
-    assert_eq!(back.predict(&digits(2)).unwrap(), m.predict(&digits(2)).unwrap());
+    assert_eq!(
+        back.predict(&digits(2)).unwrap(),
+        m.predict(&digits(2)).unwrap()
+    );
 }
 
 #[test]
@@ -106,7 +120,9 @@ fn loading_another_models_file_names_every_problem() {
     assert!(matches!(err, LoadError::Tensors { .. }), "{text}");
     assert!(text.contains("dense/kernel"), "{text}");
     assert!(text.contains("dense_1/kernel"), "{text}");
-    let missing = Mlp::load(temp("does-not-exist.safetensors")).err().expect("no file");
+    let missing = Mlp::load(temp("does-not-exist.safetensors"))
+        .err()
+        .expect("no file");
     assert!(matches!(missing, LoadError::Io { .. }), "{missing}");
 }
 
@@ -139,9 +155,17 @@ model! {
 #[test]
 fn keras_weights_load_and_predict_as_keras_does() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/numeric");
-    let dir = std::env::var_os("KERAS_NUMERIC_DIR").map(PathBuf::from).unwrap_or(dir);
+    let dir = std::env::var_os("KERAS_NUMERIC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(dir);
     let tensors = model::runtime::read(dir.join("random_0138.safetensors")).expect("corpus file");
-    let get = |name: &str| tensors.iter().find(|(n, _)| n == name).map(|(_, t)| t).expect(name);
+    let get = |name: &str| {
+        tensors
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
+            .expect(name)
+    };
     let renamed = [
         ("conv2d/kernel", get("0.kernel")),
         ("conv2d/bias", get("0.bias")),
@@ -156,7 +180,10 @@ fn keras_weights_load_and_predict_as_keras_does() {
     let keras = &get("output").data;
     assert_eq!(y.len(), keras.len());
     for (ours, k) in y.iter().zip(keras) {
-        assert!((ours - k).abs() <= 1e-4 + 1e-3 * k.abs(), "{ours} vs Keras {k}");
+        assert!(
+            (ours - k).abs() <= 1e-4 + 1e-3 * k.abs(),
+            "{ours} vs Keras {k}"
+        );
     }
 }
 
@@ -171,7 +198,14 @@ fn keras_trained_mnist_weights_reach_keras_accuracy() {
     let correct = probs
         .chunks(10)
         .zip(&data.test.y)
-        .filter(|(p, &label)| p.iter().enumerate().all(|(i, &v)| v <= p[label as usize] || i == label as usize))
+        .filter(|(p, &label)| {
+            p.iter()
+                .enumerate()
+                .all(|(i, &v)| v <= p[label as usize] || i == label as usize)
+        })
         .count();
-    assert_eq!(correct, 1888, "Keras classified 1,888 of 2,000 digits correctly");
+    assert_eq!(
+        correct, 1888,
+        "Keras classified 1,888 of 2,000 digits correctly"
+    );
 }

@@ -50,9 +50,15 @@ fn image_classifier_per_layer_figures_match_the_seed_table() {
     let params: Vec<usize> = ImageClassifier::LAYERS.iter().map(|l| l.params).collect();
     assert_eq!(
         params,
-        [896, 9_248, 0, 0, 9_248, 9_248, 0, 0, 9_248, 9_248, 0, 0, 0, 5_915_136, 0, 65_664, 0, 1_161]
+        [
+            896, 9_248, 0, 0, 9_248, 9_248, 0, 0, 9_248, 9_248, 0, 0, 0, 5_915_136, 0, 65_664, 0,
+            1_161
+        ]
     );
-    let shapes: Vec<Vec<usize>> = ImageClassifier::LAYERS.iter().map(|l| l.output_shape.dims().to_vec()).collect();
+    let shapes: Vec<Vec<usize>> = ImageClassifier::LAYERS
+        .iter()
+        .map(|l| l.output_shape.dims().to_vec())
+        .collect();
     assert_eq!(
         shapes,
         [
@@ -77,8 +83,14 @@ fn image_classifier_per_layer_figures_match_the_seed_table() {
         ]
     );
     let names: Vec<&str> = ImageClassifier::LAYERS.iter().map(|l| l.name).collect();
-    assert_eq!(&names[..4], ["conv2d", "conv2d_1", "max_pooling2d", "dropout"]);
-    assert_eq!(&names[13..], ["hidden", "dropout_3", "dense", "dropout_4", "dense_1"]);
+    assert_eq!(
+        &names[..4],
+        ["conv2d", "conv2d_1", "max_pooling2d", "dropout"]
+    );
+    assert_eq!(
+        &names[13..],
+        ["hidden", "dropout_3", "dense", "dropout_4", "dense_1"]
+    );
     assert_eq!(ImageClassifier::LAYERS[2].kind, "MaxPooling2D");
 }
 
@@ -136,9 +148,15 @@ fn wide_summary_adds_a_macs_column() {
     let wide = ImageClassifier::summary().with_macs().to_string();
     let first = wide.lines().nth(3).unwrap();
     // 3·3·3·32 + 32 weights at each of 256·256 positions.
-    assert_eq!(first, "conv2d (Conv2D)              (None, 256, 256, 32)      896         58,720,256");
+    assert_eq!(
+        first,
+        "conv2d (Conv2D)              (None, 256, 256, 32)      896         58,720,256"
+    );
     assert!(wide.lines().nth(1).unwrap().ends_with("MACs"));
-    assert!(wide.contains(&format!("Total MACs per sample: {}", model_core::summary::thousands(ImageClassifier::MACS))));
+    assert!(wide.contains(&format!(
+        "Total MACs per sample: {}",
+        model_core::summary::thousands(ImageClassifier::MACS)
+    )));
 }
 
 model! {
@@ -230,14 +248,20 @@ model! {
 }
 const_assert_eq!(Sequence::<10, 8>::OUTPUT_SHAPE[0], 8);
 const_assert_eq!(Sequence::<10, 8>::LSTM.output_shape.dim(0), 10);
-const_assert_eq!(Sequence::<10, 8>::PARAMS, 4 * 16 * (8 + 16 + 1) + 16 * 8 + 8);
+const_assert_eq!(
+    Sequence::<10, 8>::PARAMS,
+    4 * 16 * (8 + 16 + 1) + 16 * 8 + 8
+);
 
 #[test]
 fn trait_constants_agree_with_inherent_ones() {
     fn report<M: Model>() -> (usize, &'static [usize], &'static [usize], usize) {
         (M::PARAMS, M::INPUT_SHAPE, M::OUTPUT_SHAPE, M::LAYERS.len())
     }
-    assert_eq!(report::<MnistLinear>(), (7_850, &[1, 28, 28][..], &[10][..], 3));
+    assert_eq!(
+        report::<MnistLinear>(),
+        (7_850, &[1, 28, 28][..], &[10][..], 3)
+    );
     assert_eq!(report::<Mlp<64>>().0, mlp_params(64));
     assert_eq!(<Mlp<64> as Model>::NAME, "Mlp");
 }

@@ -121,14 +121,34 @@ impl EvalError {
                     m.str("; use the layer of matching rank, or `Reshape` / `Flatten` the input first");
                 }
             }
-            Problem::Window { axis, size, window, found } => {
-                m.str("`").str(class).str("`'s window of ").num(window).str(" does not fit axis ");
-                m.num(axis).str(" of its input ").shape(&found).str(" (size ").num(size);
+            Problem::Window {
+                axis,
+                size,
+                window,
+                found,
+            } => {
+                m.str("`")
+                    .str(class)
+                    .str("`'s window of ")
+                    .num(window)
+                    .str(" does not fit axis ");
+                m.num(axis)
+                    .str(" of its input ")
+                    .shape(&found)
+                    .str(" (size ")
+                    .num(size);
                 m.str("); use `padding = same`, a smaller window, or a larger input");
             }
             Problem::Crop { axis, size, crop } => {
-                m.str("`").str(class).str("` removes ").num(crop).str(" of the ").num(size);
-                m.str(" entries of axis ").num(axis).str(", leaving none; crop less");
+                m.str("`")
+                    .str(class)
+                    .str("` removes ")
+                    .num(crop)
+                    .str(" of the ")
+                    .num(size);
+                m.str(" entries of axis ")
+                    .num(axis)
+                    .str(", leaving none; crop less");
             }
             Problem::Reshape { found, target, len } => {
                 m.str("`Reshape` cannot turn ").shape(&found);
@@ -151,22 +171,39 @@ impl EvalError {
                 if len == 1 {
                     m.str(",");
                 }
-                m.str("); the element counts must agree (use at most one `-1` for the inferred size)");
+                m.str(
+                    "); the element counts must agree (use at most one `-1` for the inferred size)",
+                );
             }
-            Problem::Groups { channels, filters, groups } => {
+            Problem::Groups {
+                channels,
+                filters,
+                groups,
+            } => {
                 m.str("`").str(class).str("` with `groups = ").num(groups);
-                m.str("` needs input channels (").num(channels).str(") and filters (").num(filters);
+                m.str("` needs input channels (")
+                    .num(channels)
+                    .str(") and filters (")
+                    .num(filters);
                 m.str(") divisible by it; change `groups` or the channel counts");
             }
             Problem::Axes { found, expected } => {
-                m.str("`").str(class).str("` on an input of shape ").shape(&found);
+                m.str("`")
+                    .str(class)
+                    .str("` on an input of shape ")
+                    .shape(&found);
                 m.str(": ").str(expected);
             }
             Problem::Empty { found } => {
-                m.str("`").str(class).str("` gets an input with an empty axis ").shape(&found);
+                m.str("`")
+                    .str(class)
+                    .str("` gets an input with an empty axis ")
+                    .shape(&found);
             }
             Problem::TooLarge => {
-                m.str("`").str(class).str("` would produce a tensor too large to count, or of rank above ");
+                m.str("`")
+                    .str(class)
+                    .str("` would produce a tensor too large to count, or of rank above ");
                 m.num(MAX_RANK);
             }
             Problem::Argument(text) => {

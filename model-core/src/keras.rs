@@ -12,7 +12,14 @@ use crate::shape::Shape;
 use crate::value::Value;
 
 /// Config keys that carry no shape or parameter information (or only defaults we share).
-const IGNORED: &[&str] = &["name", "trainable", "dtype", "data_format", "batch_input_shape", "input_shape"];
+const IGNORED: &[&str] = &[
+    "name",
+    "trainable",
+    "dtype",
+    "data_format",
+    "batch_input_shape",
+    "input_shape",
+];
 
 fn ignored(key: &str) -> bool {
     IGNORED.contains(&key)
@@ -40,14 +47,19 @@ fn value(v: &Json) -> Result<Value<'static>, String> {
             let items = items.iter().map(value).collect::<Result<Vec<_>, _>>()?;
             Value::Tuple(Box::leak(items.into_boxed_slice()))
         }
-        Json::Object(o) if o.contains_key("class_name") => Value::Layer(Box::leak(Box::new(layer(v)?))),
+        Json::Object(o) if o.contains_key("class_name") => {
+            Value::Layer(Box::leak(Box::new(layer(v)?)))
+        }
         Json::Object(_) => return Err(format!("unsupported value {v}")),
     })
 }
 
 /// One layer from `{"class_name": …, "config": {…}}`. The error is a message for a person.
 pub fn layer(json: &Json) -> Result<Layer, String> {
-    let class = json.get("class_name").and_then(Json::as_str).ok_or("a layer needs `class_name`")?;
+    let class = json
+        .get("class_name")
+        .and_then(Json::as_str)
+        .ok_or("a layer needs `class_name`")?;
     let kind = Kind::from_name(class).ok_or_else(|| format!("unknown layer class `{class}`"))?;
     let mut args = Vec::new();
     if let Some(config) = json.get("config").and_then(Json::as_object) {
@@ -56,7 +68,10 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
                 continue;
             }
             let name: &'static str = Box::leak(key.clone().into_boxed_str());
-            args.push(Arg { name: Some(name), value: value(v)? });
+            args.push(Arg {
+                name: Some(name),
+                value: value(v)?,
+            });
         }
     }
     build(kind, &args).map_err(|e| e.describe(kind, &args))
@@ -82,21 +97,44 @@ pub struct ModelFile {
 /// Reads a corpus model file.
 pub fn model_file(text: &str) -> Result<ModelFile, String> {
     let json: Json = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let name = json.get("name").and_then(Json::as_str).unwrap_or("?").to_string();
+    let name = json
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string();
     let dims: Vec<usize> = json
         .get("input_shape")
         .and_then(Json::as_array)
         .ok_or("missing `input_shape`")?
         .iter()
-        .map(|d| d.as_u64().map(|d| d as usize).ok_or("`input_shape` holds a non-integer"))
+        .map(|d| {
+            d.as_u64()
+                .map(|d| d as usize)
+                .ok_or("`input_shape` holds a non-integer")
+        })
         .collect::<Result<_, _>>()?;
     let input_shape = Shape::try_new(&dims).ok_or("`input_shape` has too many dimensions")?;
-    let list = json.get("layers").and_then(Json::as_array).ok_or("missing `layers`")?;
+    let list = json
+        .get("layers")
+        .and_then(Json::as_array)
+        .ok_or("missing `layers`")?;
     let layers = list.iter().map(layer).collect();
     let class_names = list
         .iter()
-        .map(|l| l.get("class_name").and_then(Json::as_str).unwrap_or("?").to_string())
+        .map(|l| {
+            l.get("class_name")
+                .and_then(Json::as_str)
+                .unwrap_or("?")
+                .to_string()
+        })
         .collect();
     let integer_input = json.get("input_dtype").and_then(Json::as_str) == Some("int32");
-    Ok(ModelFile { name, input_shape, integer_input, layers, class_names, json })
+    Ok(ModelFile {
+        name,
+        input_shape,
+        integer_input,
+        layers,
+        class_names,
+        json,
+    })
 }

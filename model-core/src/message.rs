@@ -15,7 +15,10 @@ pub struct Message {
 impl Message {
     /// An empty message.
     pub const fn new() -> Message {
-        Message { buf: [0; CAPACITY], len: 0 }
+        Message {
+            buf: [0; CAPACITY],
+            len: 0,
+        }
     }
 
     /// Appends text.

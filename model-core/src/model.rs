@@ -68,7 +68,11 @@ impl ModelError {
     /// The message, prefixed with the layer's index, name and kind.
     pub const fn message(&self) -> Message {
         let mut m = Message::new();
-        m.str("layer ").num(self.index).str(" `").str(self.name).str("` (");
+        m.str("layer ")
+            .num(self.index)
+            .str(" `")
+            .str(self.name)
+            .str("` (");
         m.str(self.error.kind.class_name()).str("): ");
         self.error.write(&mut m);
         m
@@ -100,7 +104,14 @@ pub const fn eval_into(
                 out[i] = LayerInfo::from_eval(name, &layers[i], &e);
                 shape = e.output;
             }
-            Err(error) => return Err(ModelError { index: i, name, input: shape, error }),
+            Err(error) => {
+                return Err(ModelError {
+                    index: i,
+                    name,
+                    input: shape,
+                    error,
+                })
+            }
         }
         i += 1;
     }
@@ -138,7 +149,12 @@ pub struct Totals {
 impl Totals {
     /// Sums the entries.
     pub const fn of(layers: &[LayerInfo]) -> Totals {
-        let mut t = Totals { params: 0, trainable: 0, non_trainable: 0, macs: 0 };
+        let mut t = Totals {
+            params: 0,
+            trainable: 0,
+            non_trainable: 0,
+            macs: 0,
+        };
         let mut i = 0;
         while i < layers.len() {
             t.params += layers[i].params;
@@ -166,7 +182,10 @@ pub fn snake_case(class: &str) -> String {
     // Pass 1: `(.)([A-Z][a-z]+)` → `\1_\2`.
     let mut pass1 = String::new();
     for (i, &c) in chars.iter().enumerate() {
-        if i > 0 && c.is_ascii_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase()) {
+        if i > 0
+            && c.is_ascii_uppercase()
+            && chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase())
+        {
             pass1.push('_');
         }
         pass1.push(c);
@@ -191,7 +210,12 @@ mod tests {
     #[test]
     fn catalogue_auto_names_follow_keras_snake_case() {
         for info in KINDS {
-            assert_eq!(snake_case(info.class_name), info.auto_name, "{}", info.class_name);
+            assert_eq!(
+                snake_case(info.class_name),
+                info.auto_name,
+                "{}",
+                info.class_name
+            );
         }
     }
 }
@@ -199,15 +223,29 @@ mod tests {
 /// Builds layer `index` (named `name`) in `const` context, panicking — a compile error
 /// there — with the layer named when an argument does not fit. The macro has already
 /// checked every argument it could see; this catches const generic values at instantiation.
-pub const fn expect_layer_built(kind: crate::layer::Kind, args: &[crate::layer::Arg], name: &str, index: usize) -> Layer {
+pub const fn expect_layer_built(
+    kind: crate::layer::Kind,
+    args: &[crate::layer::Arg],
+    name: &str,
+    index: usize,
+) -> Layer {
     match crate::layer::build(kind, args) {
         Ok(l) => l,
         Err(e) => {
             let mut m = Message::new();
-            m.str("layer ").num(index).str(" `").str(name).str("` (").str(kind.class_name()).str("): ");
+            m.str("layer ")
+                .num(index)
+                .str(" `")
+                .str(name)
+                .str("` (")
+                .str(kind.class_name())
+                .str("): ");
             match e {
                 crate::layer::ArgError::Bad { spec, .. } => {
-                    m.str("`").str(spec.name).str("` expects ").str(spec.ty.describe());
+                    m.str("`")
+                        .str(spec.name)
+                        .str("` expects ")
+                        .str(spec.ty.describe());
                 }
                 crate::layer::ArgError::Unsupported { why, .. } => {
                     m.str(why);
@@ -223,11 +261,22 @@ pub const fn expect_layer_built(kind: crate::layer::Kind, args: &[crate::layer::
 
 /// Evaluates layer `index` on `input` in `const` context, panicking — a compile error at
 /// the instantiation of a generic model — with the layer's message when it does not fit.
-pub const fn expect_layer(input: Shape, layer: &Layer, name: &'static str, index: usize) -> LayerInfo {
+pub const fn expect_layer(
+    input: Shape,
+    layer: &Layer,
+    name: &'static str,
+    index: usize,
+) -> LayerInfo {
     match layer.eval(&input) {
         Ok(e) => LayerInfo::from_eval(name, layer, &e),
         Err(error) => {
-            let m = ModelError { index, name, input, error }.message();
+            let m = ModelError {
+                index,
+                name,
+                input,
+                error,
+            }
+            .message();
             panic!("{}", m.as_str())
         }
     }

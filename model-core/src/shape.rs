@@ -19,7 +19,10 @@ pub struct Shape {
 
 impl Shape {
     /// The shape of rank 0.
-    pub const SCALAR: Shape = Shape { dims: [0; MAX_RANK], rank: 0 };
+    pub const SCALAR: Shape = Shape {
+        dims: [0; MAX_RANK],
+        rank: 0,
+    };
 
     /// A shape from its dimensions. Ranks above [`MAX_RANK`] are cut to it; the evaluator
     /// never builds one, and [`Shape::try_new`] reports it.

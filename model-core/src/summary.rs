@@ -15,7 +15,10 @@ pub struct Summary {
 impl Summary {
     /// The summary of these layers.
     pub const fn new(layers: &'static [LayerInfo]) -> Summary {
-        Summary { layers, macs: false }
+        Summary {
+            layers,
+            macs: false,
+        }
     }
 
     /// The wider table with a multiply-accumulates column.
@@ -74,10 +77,18 @@ fn row(fields: &[String], positions: &[usize]) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (width, positions): (usize, &[usize]) = if self.macs { (80, &[29, 55, 67, 80]) } else { (65, &[29, 55, 65]) };
+        let (width, positions): (usize, &[usize]) = if self.macs {
+            (80, &[29, 55, 67, 80])
+        } else {
+            (65, &[29, 55, 65])
+        };
         let rule = "_".repeat(width);
         let double = "=".repeat(width);
-        let mut header = vec!["Layer (type)".to_string(), "Output Shape".to_string(), "Param #".to_string()];
+        let mut header = vec![
+            "Layer (type)".to_string(),
+            "Output Shape".to_string(),
+            "Param #".to_string(),
+        ];
         if self.macs {
             header.push("MACs".to_string());
         }
@@ -90,21 +101,48 @@ impl fmt::Display for Summary {
                 shape.push_str(&format!(", {d}"));
             }
             shape.push(')');
-            let mut fields = vec![format!("{} ({})", layer.name, layer.kind), shape, layer.params.to_string()];
+            let mut fields = vec![
+                format!("{} ({})", layer.name, layer.kind),
+                shape,
+                layer.params.to_string(),
+            ];
             if self.macs {
                 fields.push(thousands(layer.macs));
             }
             writeln!(f, "{}", row(&fields, positions))?;
-            writeln!(f, "{}", if i + 1 == self.layers.len() { &double } else { &rule })?;
+            writeln!(
+                f,
+                "{}",
+                if i + 1 == self.layers.len() {
+                    &double
+                } else {
+                    &rule
+                }
+            )?;
         }
         if self.layers.is_empty() {
             writeln!(f, "{double}")?;
         }
         let t = Totals::of(self.layers);
         let bytes = |n: usize| readable_bytes(n * core::mem::size_of::<f32>());
-        writeln!(f, "Total params: {} ({})", thousands(t.params), bytes(t.params))?;
-        writeln!(f, "Trainable params: {} ({})", thousands(t.trainable), bytes(t.trainable))?;
-        writeln!(f, "Non-trainable params: {} ({})", thousands(t.non_trainable), bytes(t.non_trainable))?;
+        writeln!(
+            f,
+            "Total params: {} ({})",
+            thousands(t.params),
+            bytes(t.params)
+        )?;
+        writeln!(
+            f,
+            "Trainable params: {} ({})",
+            thousands(t.trainable),
+            bytes(t.trainable)
+        )?;
+        writeln!(
+            f,
+            "Non-trainable params: {} ({})",
+            thousands(t.non_trainable),
+            bytes(t.non_trainable)
+        )?;
         if self.macs {
             writeln!(f, "Total MACs per sample: {}", thousands(t.macs))?;
         }

@@ -79,7 +79,9 @@ impl ArgType {
             ArgType::OptDims(2) => "a positive integer, a tuple of 2 positive integers, or None",
             ArgType::OptDims(_) => "a positive integer, a tuple of 3 positive integers, or None",
             ArgType::Pairs(1) => "an integer or a pair of integers `(before, after)`",
-            ArgType::Pairs(2) => "an integer, a tuple of 2 integers, or 2 pairs `((top, bottom), (left, right))`",
+            ArgType::Pairs(2) => {
+                "an integer, a tuple of 2 integers, or 2 pairs `((top, bottom), (left, right))`"
+            }
             ArgType::Pairs(_) => "an integer, a tuple of 3 integers, or 3 pairs of integers",
             ArgType::Choice(_) => "one of the listed choices",
             ArgType::Activation => "an activation name such as `relu`",

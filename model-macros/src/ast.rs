@@ -4,7 +4,9 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{braced, Attribute, Generics, Ident, LitBool, LitFloat, LitInt, LitStr, Token, Visibility};
+use syn::{
+    braced, Attribute, Generics, Ident, LitBool, LitFloat, LitInt, LitStr, Token, Visibility,
+};
 
 /// The whole `model! { … }` input.
 pub struct ModelDef {
@@ -57,7 +59,10 @@ pub enum ValueDef {
 impl ValueDef {
     pub fn span(&self) -> Span {
         match self {
-            ValueDef::Int(_, s) | ValueDef::Float(_, s) | ValueDef::Bool(_, s) | ValueDef::Str(_, s) => *s,
+            ValueDef::Int(_, s)
+            | ValueDef::Float(_, s)
+            | ValueDef::Bool(_, s)
+            | ValueDef::Str(_, s) => *s,
             ValueDef::Tuple(_, s) => *s,
             ValueDef::Ident(i) => i.span(),
             ValueDef::Layer(l) => l.kind.span(),
@@ -102,7 +107,10 @@ pub fn parse(input: TokenStream, errors: &mut Vec<syn::Error>) -> Option<ModelDe
     for item in items {
         if starts_with_input(&item) {
             let span = item.into_iter().next().map_or(brace_span, |t| t.span());
-            errors.push(syn::Error::new(span, "`input` is given more than once; a model has one input"));
+            errors.push(syn::Error::new(
+                span,
+                "`input` is given more than once; a model has one input",
+            ));
             continue;
         }
         match Parser::parse2(parse_layer_item, item) {
@@ -127,7 +135,8 @@ fn parse_header(input: ParseStream) -> syn::Result<(ModelDef, TokenStream, Span)
                     allow.extend(lints);
                     Ok(())
                 } else {
-                    Err(meta.error("unknown `model` attribute; expected `#[model(allow(lint, …))]`"))
+                    Err(meta
+                        .error("unknown `model` attribute; expected `#[model(allow(lint, …))]`"))
                 }
             })?;
         } else {
@@ -136,7 +145,9 @@ fn parse_header(input: ParseStream) -> syn::Result<(ModelDef, TokenStream, Span)
     }
     let vis: Visibility = input.parse()?;
     if !input.peek(Token![struct]) {
-        return Err(input.error("expected `struct Name { input: [...], layers... }` (optionally `pub struct`)"));
+        return Err(input.error(
+            "expected `struct Name { input: [...], layers... }` (optionally `pub struct`)",
+        ));
     }
     input.parse::<Token![struct]>()?;
     let name: Ident = input.parse()?;
@@ -149,9 +160,19 @@ fn parse_header(input: ParseStream) -> syn::Result<(ModelDef, TokenStream, Span)
     let brace = braced!(content in input);
     let body: TokenStream = content.parse()?;
     if !input.is_empty() {
-        return Err(input.error("unexpected tokens after the model's `{ … }`; one model per `model!`"));
+        return Err(
+            input.error("unexpected tokens after the model's `{ … }`; one model per `model!`")
+        );
     }
-    let def = ModelDef { attrs, allow, vis, name, generics, input: None, layers: Vec::new() };
+    let def = ModelDef {
+        attrs,
+        allow,
+        vis,
+        name,
+        generics,
+        input: None,
+        layers: Vec::new(),
+    };
     Ok((def, body, brace.span.join()))
 }
 
@@ -193,7 +214,10 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDef> {
             let lit: LitInt = content.parse()?;
             let d: usize = lit.base10_parse()?;
             if d == 0 {
-                return Err(syn::Error::new(lit.span(), "an input dimension must be at least 1"));
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "an input dimension must be at least 1",
+                ));
             }
             dims.push(DimDef::Lit(d));
         } else if content.peek(Ident) {
@@ -217,7 +241,10 @@ fn parse_input(input: ParseStream) -> syn::Result<InputDef> {
     if dims.len() > model_core::MAX_RANK {
         return Err(syn::Error::new(
             bracket.span.join(),
-            format!("an input may have at most {} dimensions", model_core::MAX_RANK),
+            format!(
+                "an input may have at most {} dimensions",
+                model_core::MAX_RANK
+            ),
         ));
     }
     if !input.is_empty() {
@@ -242,11 +269,16 @@ fn parse_layer(input: ParseStream, allow_name: bool) -> syn::Result<LayerDef> {
     let first: Ident = input.parse()?;
     let (name, kind) = if input.peek(Token![:]) && !input.peek(Token![::]) {
         if !allow_name {
-            return Err(syn::Error::new(first.span(), "a wrapped layer cannot be named; name the wrapper"));
+            return Err(syn::Error::new(
+                first.span(),
+                "a wrapped layer cannot be named; name the wrapper",
+            ));
         }
         input.parse::<Token![:]>()?;
         if !input.peek(Ident) {
-            return Err(input.error("expected a layer kind after the name, e.g. `hidden: Dense(128)`"));
+            return Err(
+                input.error("expected a layer kind after the name, e.g. `hidden: Dense(128)`")
+            );
         }
         (Some(first), input.parse::<Ident>()?)
     } else {
@@ -284,9 +316,15 @@ fn parse_arg(input: ParseStream) -> syn::Result<ArgDef> {
         let name: Ident = input.parse()?;
         input.parse::<Token![=]>()?;
         let value = parse_value(input)?;
-        Ok(ArgDef { name: Some(name), value })
+        Ok(ArgDef {
+            name: Some(name),
+            value,
+        })
     } else {
-        Ok(ArgDef { name: None, value: parse_value(input)? })
+        Ok(ArgDef {
+            name: None,
+            value: parse_value(input)?,
+        })
     }
 }
 
@@ -296,7 +334,10 @@ fn parse_value(input: ParseStream) -> syn::Result<ValueDef> {
         return match parse_value(input)? {
             ValueDef::Int(i, s) => Ok(ValueDef::Int(-i, minus.span.join(s).unwrap_or(s))),
             ValueDef::Float(f, s) => Ok(ValueDef::Float(-f, minus.span.join(s).unwrap_or(s))),
-            other => Err(syn::Error::new(other.span(), "only a number can be negated")),
+            other => Err(syn::Error::new(
+                other.span(),
+                "only a number can be negated",
+            )),
         };
     }
     if input.peek(LitInt) {
@@ -334,7 +375,9 @@ fn parse_value(input: ParseStream) -> syn::Result<ValueDef> {
         }
         return Ok(ValueDef::Ident(input.parse()?));
     }
-    Err(input.error("expected a value: a number, `true`/`false`, a word such as `same`, a tuple, or a layer"))
+    Err(input.error(
+        "expected a value: a number, `true`/`false`, a word such as `same`, a tuple, or a layer",
+    ))
 }
 
 struct ValueDefP(ValueDef);

@@ -74,11 +74,22 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
     }
     for lint in &def.allow {
         if !LINTS.contains(&lint.to_string().as_str()) {
-            let hint = match model_core::suggest::suggest(&lint.to_string(), LINTS.iter().copied()) {
+            let hint = match model_core::suggest::suggest(&lint.to_string(), LINTS.iter().copied())
+            {
                 Some(s) => format!("; did you mean `{s}`?"),
-                None => format!("; the lints are {}", LINTS.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "; the lints are {}",
+                    LINTS
+                        .iter()
+                        .map(|l| format!("`{l}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             };
-            errors.push(syn::Error::new(lint.span(), format!("unknown lint `{lint}`{hint}")));
+            errors.push(syn::Error::new(
+                lint.span(),
+                format!("unknown lint `{lint}`{hint}"),
+            ));
         }
     }
 
@@ -115,7 +126,11 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             (Some(n), _) => n.to_string(),
             (None, Some(k)) => {
                 let c = counters.entry(k).or_insert(0);
-                let name = if *c == 0 { k.info().auto_name.to_string() } else { format!("{}_{}", k.info().auto_name, c) };
+                let name = if *c == 0 {
+                    k.info().auto_name.to_string()
+                } else {
+                    format!("{}_{}", k.info().auto_name, c)
+                };
                 *c += 1;
                 name
             }
@@ -143,7 +158,10 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
 
     // Build and evaluate in order.
     let (values, strings) = (Arena::new(), Arena::new());
-    let arenas = Arenas { values: &values, strings: &strings };
+    let arenas = Arenas {
+        values: &values,
+        strings: &strings,
+    };
     let mut shape = input;
     let mut warnings = Vec::new();
     let mut previous = String::from("the input");
@@ -159,21 +177,35 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
         };
         match layer.eval(&input_shape) {
             Ok(e) => {
-                lint(&layer, &e.output, index + 1 == layers.len(), planned, &mut warnings);
+                lint(
+                    &layer,
+                    &e.output,
+                    index + 1 == layers.len(),
+                    planned,
+                    &mut warnings,
+                );
                 shape = Some(e.output);
                 previous = format!("`{}`", planned.name);
             }
             Err(e) => {
                 errors.push(syn::Error::new(
                     planned.def.kind.span(),
-                    format!("{e}\n(layer {index} `{}`, whose input comes from {previous})", planned.name),
+                    format!(
+                        "{e}\n(layer {index} `{}`, whose input comes from {previous})",
+                        planned.name
+                    ),
                 ));
                 shape = None;
             }
         }
     }
     warnings.retain(|w| !def.allow.iter().any(|a| a == w.lint));
-    Plan { layers, const_params, output: shape, warnings }
+    Plan {
+        layers,
+        const_params,
+        output: shape,
+        warnings,
+    }
 }
 
 fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
@@ -181,12 +213,17 @@ fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
     if let Some(k) = Kind::from_name(&name) {
         return Some(k);
     }
-    let names = KINDS.iter().flat_map(|k| std::iter::once(k.class_name).chain(k.aliases.iter().copied()));
+    let names = KINDS
+        .iter()
+        .flat_map(|k| std::iter::once(k.class_name).chain(k.aliases.iter().copied()));
     let hint = match model_core::suggest::suggest(&name, names) {
         Some(s) => format!("; did you mean `{s}`?"),
         None => "; see the layer catalogue in the `model` crate's documentation".to_string(),
     };
-    errors.push(syn::Error::new(ident.span(), format!("unknown layer kind `{name}`{hint}")));
+    errors.push(syn::Error::new(
+        ident.span(),
+        format!("unknown layer kind `{name}`{hint}"),
+    ));
     None
 }
 
@@ -208,7 +245,10 @@ fn build_layer<'a>(
     let mut args = Vec::new();
     let mut ok = true;
     for a in &def.args {
-        let name = a.name.as_ref().map(|n| arenas.strings.alloc(n.to_string()).as_str());
+        let name = a
+            .name
+            .as_ref()
+            .map(|n| arenas.strings.alloc(n.to_string()).as_str());
         match value(&a.value, const_params, arenas, errors) {
             Some(v) => args.push(Arg { name, value: v }),
             None => ok = false,
@@ -251,7 +291,11 @@ fn value<'a>(
             } else if word == "None" {
                 Value::None
             } else if let Some(kind) = Kind::from_name(&word) {
-                let nested = LayerDef { name: None, kind: i.clone(), args: Vec::new() };
+                let nested = LayerDef {
+                    name: None,
+                    kind: i.clone(),
+                    args: Vec::new(),
+                };
                 let layer = build_layer(&nested, kind, const_params, arenas, errors)?;
                 Value::Layer(leak(layer))
             } else {
@@ -279,9 +323,15 @@ fn leak(layer: Layer) -> &'static Layer {
     Box::leak(Box::new(layer))
 }
 
-
-fn lint(layer: &Layer, output: &Shape, last: bool, planned: &PlannedLayer, warnings: &mut Vec<Warning>) {
-    let softmax = matches!(layer.activation(), model_core::Activation::Softmax) || layer.kind == Kind::Softmax;
+fn lint(
+    layer: &Layer,
+    output: &Shape,
+    last: bool,
+    planned: &PlannedLayer,
+    warnings: &mut Vec<Warning>,
+) {
+    let softmax = matches!(layer.activation(), model_core::Activation::Softmax)
+        || layer.kind == Kind::Softmax;
     if softmax && output.last() == 1 {
         warnings.push(Warning {
             lint: "softmax_axis_of_one",

@@ -47,7 +47,13 @@ fn dims(def: &ModelDef) -> Vec<TokenStream> {
 
 /// The struct alone, so that the rest of the crate type-checks while the errors are fixed.
 fn fallback(def: &ModelDef, errors: Vec<syn::Error>) -> TokenStream {
-    let ModelDef { attrs, vis, name, generics, .. } = def;
+    let ModelDef {
+        attrs,
+        vis,
+        name,
+        generics,
+        ..
+    } = def;
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let dims = dims(def);
     let rank = dims.len();
@@ -74,7 +80,13 @@ fn fallback(def: &ModelDef, errors: Vec<syn::Error>) -> TokenStream {
 
 /// Emits a value as a `::model::__private::Value` expression. Nested layers become hidden
 /// associated constants, pushed to `nested`.
-fn value(v: &ValueDef, plan: &Plan, owner: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
+fn value(
+    v: &ValueDef,
+    plan: &Plan,
+    owner: &str,
+    index: usize,
+    nested: &mut Vec<TokenStream>,
+) -> TokenStream {
     let p = quote!(::model::__private);
     match v {
         ValueDef::Int(i, span) => {
@@ -94,21 +106,34 @@ fn value(v: &ValueDef, plan: &Plan, owner: &str, index: usize, nested: &mut Vec<
             } else if word == "None" {
                 quote!(#p::Value::None)
             } else if Kind::from_name(&word).is_some() {
-                let inner = LayerDef { name: None, kind: i.clone(), args: Vec::new() };
+                let inner = LayerDef {
+                    name: None,
+                    kind: i.clone(),
+                    args: Vec::new(),
+                };
                 nested_layer(&inner, plan, owner, index, nested)
             } else {
                 quote_spanned!(i.span()=> #p::Value::Str(#word))
             }
         }
         ValueDef::Tuple(items, span) => {
-            let items: Vec<TokenStream> = items.iter().map(|i| value(i, plan, owner, index, nested)).collect();
+            let items: Vec<TokenStream> = items
+                .iter()
+                .map(|i| value(i, plan, owner, index, nested))
+                .collect();
             quote_spanned!(*span=> #p::Value::Tuple(&[#(#items),*]))
         }
         ValueDef::Layer(l) => nested_layer(l, plan, owner, index, nested),
     }
 }
 
-fn nested_layer(l: &LayerDef, plan: &Plan, owner: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
+fn nested_layer(
+    l: &LayerDef,
+    plan: &Plan,
+    owner: &str,
+    index: usize,
+    nested: &mut Vec<TokenStream>,
+) -> TokenStream {
     let build = layer_expr(l, plan, &format!("{owner}/{}", l.kind), index, nested);
     let ident = format_ident!("__MODEL_NESTED_{}", nested.len());
     nested.push(quote! {
@@ -119,7 +144,13 @@ fn nested_layer(l: &LayerDef, plan: &Plan, owner: &str, index: usize, nested: &m
 }
 
 /// `expect_layer_built(Kind::X, &[args], "name", index)`.
-fn layer_expr(l: &LayerDef, plan: &Plan, name: &str, index: usize, nested: &mut Vec<TokenStream>) -> TokenStream {
+fn layer_expr(
+    l: &LayerDef,
+    plan: &Plan,
+    name: &str,
+    index: usize,
+    nested: &mut Vec<TokenStream>,
+) -> TokenStream {
     let Some(kind) = Kind::from_name(&l.kind.to_string()) else {
         // Unreachable after a clean check; an error beats a panic all the same.
         return syn::Error::new(l.kind.span(), "unknown layer kind").to_compile_error();
@@ -164,7 +195,13 @@ fn spanned_usize(n: usize, span: Span) -> Literal {
 
 fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
     let output_rank = output.rank();
-    let ModelDef { attrs, vis, name, generics, .. } = def;
+    let ModelDef {
+        attrs,
+        vis,
+        name,
+        generics,
+        ..
+    } = def;
     let p = quote!(::model::__private);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let dims = dims(def);
@@ -197,15 +234,27 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
             const #ident: ::model::__private::LayerInfo =
                 ::model::__private::expect_layer(#input, &Self::__MODEL_SPEC[#index], #layer_name, #index);
         });
-        let constant = Ident::new(&l.name.to_uppercase(), l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span));
-        let doc = format!("Layer {i}, `{}` ({}): its output shape and parameter counts.", l.name, l.def.kind);
+        let constant = Ident::new(
+            &l.name.to_uppercase(),
+            l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span),
+        );
+        let doc = format!(
+            "Layer {i}, `{}` ({}): its output shape and parameter counts.",
+            l.name, l.def.kind
+        );
         per_layer.push(quote! {
             #[doc = #doc]
             pub const #constant: #p::LayerInfo = Self::#ident;
         });
         info_idents.push(ident);
-        let field = Ident::new(&l.name, l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span));
-        let doc = format!("Weights of layer {i}, `{}` ({}), in Keras's order and layout.", l.name, l.def.kind);
+        let field = Ident::new(
+            &l.name,
+            l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span),
+        );
+        let doc = format!(
+            "Weights of layer {i}, `{}` ({}), in Keras's order and layout.",
+            l.name, l.def.kind
+        );
         fields.push(quote! {
             #[doc = #doc]
             pub #field: ::model::LayerWeights
@@ -303,15 +352,25 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
 /// `[[f32; 3]; 256]`-style nested array type for a shape whose dimensions are all given
 /// (literals, or the const generic parameters named in `dims`).
 fn array_type(dims: &[TokenStream]) -> TokenStream {
-    dims.iter().rev().fold(quote!(f32), |inner, d| quote!([#inner; #d]))
+    dims.iter()
+        .rev()
+        .fold(quote!(f32), |inner, d| quote!([#inner; #d]))
 }
 
 /// Flattens a nested-array place expression of rank `rank` into an `f32` slice.
 fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
-    let step = if mutable { quote!(.as_flattened_mut()) } else { quote!(.as_flattened()) };
+    let step = if mutable {
+        quote!(.as_flattened_mut())
+    } else {
+        quote!(.as_flattened())
+    };
     let steps = (1..rank).map(|_| step.clone());
     if rank == 1 {
-        if mutable { quote!(&mut #place[..]) } else { quote!(&#place[..]) }
+        if mutable {
+            quote!(&mut #place[..])
+        } else {
+            quote!(&#place[..])
+        }
     } else {
         quote!(#place #(#steps)*)
     }
@@ -319,7 +378,13 @@ fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
 
 /// The runtime: construction, weights I/O and inference, all through `model-core`'s
 /// executor on the model's `const` layer descriptions.
-fn runtime_methods(def: &ModelDef, plan: &Plan, output: Shape, fields: &[Ident], names: &[String]) -> TokenStream {
+fn runtime_methods(
+    def: &ModelDef,
+    plan: &Plan,
+    output: Shape,
+    fields: &[Ident],
+    names: &[String],
+) -> TokenStream {
     let p = quote!(::model::__private);
     let count = fields.len();
     let input_dims = dims(def);
@@ -338,7 +403,10 @@ fn runtime_methods(def: &ModelDef, plan: &Plan, output: Shape, fields: &[Ident],
             })
             .collect();
         let output_type = array_type(&out_dims);
-        let zero = out_dims.iter().rev().fold(quote!(0.0f32), |inner, d| quote!([#inner; #d]));
+        let zero = out_dims
+            .iter()
+            .rev()
+            .fold(quote!(0.0f32), |inner, d| quote!([#inner; #d]));
         let y_flat = flatten(quote!(y), output.rank(), true);
         quote! {
             /// Runs one sample whose shape is checked by its type: a sample of another

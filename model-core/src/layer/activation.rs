@@ -77,7 +77,11 @@ pub struct ReLU {
 
 impl ReLU {
     /// Keras's defaults.
-    pub const DEFAULT: ReLU = ReLU { max_value: None, negative_slope: 0.0, threshold: 0.0 };
+    pub const DEFAULT: ReLU = ReLU {
+        max_value: None,
+        negative_slope: 0.0,
+        threshold: 0.0,
+    };
 }
 
 pub(super) const RELU: &[ArgSpec] = &[
@@ -107,7 +111,9 @@ pub struct LeakyReLU {
 
 impl LeakyReLU {
     /// Keras's default slope, 0.3.
-    pub const DEFAULT: LeakyReLU = LeakyReLU { negative_slope: 0.3 };
+    pub const DEFAULT: LeakyReLU = LeakyReLU {
+        negative_slope: 0.3,
+    };
 }
 
 pub(super) const LEAKY_RELU: &[ArgSpec] = &[arg("negative_slope", ArgType::NonNegFloat)];
@@ -155,7 +161,10 @@ pub(super) const SOFTMAX: &[ArgSpec] = &[arg("axis", ArgType::Int)];
 pub(super) const fn set_softmax(c: &mut Softmax, v: Checked, arg: usize) -> Result<(), ArgError> {
     if let Checked::Int(a) = v {
         if a != -1 {
-            return Err(ArgError::Unsupported { arg, why: "only the last axis (`axis = -1`) is supported" });
+            return Err(ArgError::Unsupported {
+                arg,
+                why: "only the last axis (`axis = -1`) is supported",
+            });
         }
         c.axis = a;
     }
@@ -199,7 +208,10 @@ pub(super) const fn set_prelu(c: &mut PReLU, v: Checked, arg: usize) -> Result<(
         let mut i = 0;
         while i < len {
             if l[i] < 1 || l[i] as usize > MAX_RANK {
-                return Err(ArgError::Unsupported { arg, why: "`shared_axes` are counted from 1 (batch excluded)" });
+                return Err(ArgError::Unsupported {
+                    arg,
+                    why: "`shared_axes` are counted from 1 (batch excluded)",
+                });
             }
             c.shared_axes |= 1 << l[i];
             i += 1;
@@ -211,11 +223,19 @@ pub(super) const fn set_prelu(c: &mut PReLU, v: Checked, arg: usize) -> Result<(
 pub(super) const fn eval_prelu(c: &PReLU, input: &Shape) -> Result<LayerEval, Problem> {
     tri!(need_min_rank(input, 1));
     if c.shared_axes >> (input.rank() + 1) != 0 {
-        return Err(Problem::Axes { found: *input, expected: "a shared axis is beyond the input's rank" });
+        return Err(Problem::Axes {
+            found: *input,
+            expected: "a shared axis is beyond the input's rank",
+        });
     }
     let params = match c.alpha_shape(input).elements() {
         Some(n) => n,
         None => return Err(Problem::TooLarge),
     };
-    Ok(LayerEval { output: *input, trainable: params, non_trainable: 0, macs: tri!(mul(params, 1)) })
+    Ok(LayerEval {
+        output: *input,
+        trainable: params,
+        non_trainable: 0,
+        macs: tri!(mul(params, 1)),
+    })
 }

@@ -149,7 +149,13 @@ pub(super) const fn padding_of(i: usize) -> Padding {
     }
 }
 
-pub(super) const fn set_conv(kind: Kind, c: &mut Conv, name: &str, v: Checked, arg: usize) -> Result<(), ArgError> {
+pub(super) const fn set_conv(
+    kind: Kind,
+    c: &mut Conv,
+    name: &str,
+    v: Checked,
+    arg: usize,
+) -> Result<(), ArgError> {
     match v {
         Checked::Usize(n) => {
             if str_eq(name, "filters") {
@@ -203,7 +209,12 @@ const fn variant(kind: Kind) -> Variant {
 
 /// The output length of a (non-transposed) window along one axis, Keras's
 /// `conv_output_length`; `None` when the window does not fit.
-pub const fn window_output(size: usize, window: usize, stride: usize, padding: Padding) -> Option<usize> {
+pub const fn window_output(
+    size: usize,
+    window: usize,
+    stride: usize,
+    padding: Padding,
+) -> Option<usize> {
     if size == UNKNOWN || window == UNKNOWN || stride == UNKNOWN {
         return Some(UNKNOWN);
     }
@@ -221,7 +232,12 @@ pub const fn window_output(size: usize, window: usize, stride: usize, padding: P
 
 /// The output length of a transposed convolution along one axis (Keras's
 /// `deconv_output_length` without `output_padding`).
-pub const fn transpose_output(size: usize, window: usize, stride: usize, padding: Padding) -> Result<usize, Problem> {
+pub const fn transpose_output(
+    size: usize,
+    window: usize,
+    stride: usize,
+    padding: Padding,
+) -> Result<usize, Problem> {
     let grown = tri!(mul(size, stride));
     match padding {
         Padding::Valid => {
@@ -253,13 +269,19 @@ pub(super) const fn eval_conv(kind: Kind, c: &Conv, input: &Shape) -> Result<Lay
     }
     // Keras refuses the combination in its base convolution and base transposed convolution.
     if strided && dilated {
-        return Err(Problem::Argument("`strides > 1` cannot be combined with `dilation_rate > 1`"));
+        return Err(Problem::Argument(
+            "`strides > 1` cannot be combined with `dilation_rate > 1`",
+        ));
     }
     if matches!(v, Variant::Regular) && c.groups > 1 && c.groups != UNKNOWN {
         let ch_bad = channels != UNKNOWN && !channels.is_multiple_of(c.groups);
         let f_bad = c.filters != UNKNOWN && !c.filters.is_multiple_of(c.groups);
         if ch_bad || f_bad {
-            return Err(Problem::Groups { channels, filters: c.filters, groups: c.groups });
+            return Err(Problem::Groups {
+                channels,
+                filters: c.filters,
+                groups: c.groups,
+            });
         }
     }
     // Spatial output sizes.
@@ -278,7 +300,14 @@ pub(super) const fn eval_conv(kind: Kind, c: &Conv, input: &Shape) -> Result<Lay
         } else {
             match window_output(size, window, c.strides[i], c.padding) {
                 Some(o) => o,
-                None => return Err(Problem::Window { axis: i, size, window, found: *input }),
+                None => {
+                    return Err(Problem::Window {
+                        axis: i,
+                        size,
+                        window,
+                        found: *input,
+                    })
+                }
             }
         };
         output = output.with(i, out);
@@ -300,7 +329,13 @@ pub(super) const fn eval_conv(kind: Kind, c: &Conv, input: &Shape) -> Result<Lay
             let inner = tri!(mul(channels, c.depth_multiplier));
             let depthwise = tri!(mul(kernel_positions, inner));
             let pointwise = tri!(mul(inner, c.filters));
-            (c.filters, tri!(add(tri!(add(depthwise, pointwise)), tri!(mul(bias, c.filters)))))
+            (
+                c.filters,
+                tri!(add(
+                    tri!(add(depthwise, pointwise)),
+                    tri!(mul(bias, c.filters))
+                )),
+            )
         }
         Variant::Depthwise => {
             let inner = tri!(mul(channels, c.depth_multiplier));
@@ -313,5 +348,10 @@ pub(super) const fn eval_conv(kind: Kind, c: &Conv, input: &Shape) -> Result<Lay
         Some(p) => p,
         None => return Err(Problem::TooLarge),
     };
-    Ok(LayerEval { output, trainable: weights, non_trainable: 0, macs: tri!(mul(weights, positions)) })
+    Ok(LayerEval {
+        output,
+        trainable: weights,
+        non_trainable: 0,
+        macs: tri!(mul(weights, positions)),
+    })
 }

@@ -18,11 +18,18 @@ pub struct Dense {
 
 impl Dense {
     /// Keras's defaults (units must be set).
-    pub const DEFAULT: Dense = Dense { units: 1, activation: Activation::Linear, use_bias: true };
+    pub const DEFAULT: Dense = Dense {
+        units: 1,
+        activation: Activation::Linear,
+        use_bias: true,
+    };
 }
 
-pub(super) const DENSE: &[ArgSpec] =
-    &[req("units", ArgType::Count), arg("activation", ArgType::Activation), arg("use_bias", ArgType::Bool)];
+pub(super) const DENSE: &[ArgSpec] = &[
+    req("units", ArgType::Count),
+    arg("activation", ArgType::Activation),
+    arg("use_bias", ArgType::Bool),
+];
 
 pub(super) const fn set_dense(c: &mut Dense, name: &str, v: Checked) {
     match v {
@@ -37,7 +44,11 @@ pub(super) const fn eval_dense(c: &Dense, input: &Shape) -> Result<LayerEval, Pr
     tri!(need_min_rank(input, 1));
     let fan_in = input.last();
     let kernel = tri!(mul(fan_in, c.units));
-    let trainable = if c.use_bias { tri!(add(kernel, c.units)) } else { kernel };
+    let trainable = if c.use_bias {
+        tri!(add(kernel, c.units))
+    } else {
+        kernel
+    };
     let positions = match input.tail_product_except_last() {
         Some(p) => p,
         None => return Err(Problem::TooLarge),
@@ -72,10 +83,16 @@ pub struct Embedding {
 
 impl Embedding {
     /// Placeholder defaults (both arguments are required).
-    pub const DEFAULT: Embedding = Embedding { input_dim: 1, output_dim: 1 };
+    pub const DEFAULT: Embedding = Embedding {
+        input_dim: 1,
+        output_dim: 1,
+    };
 }
 
-pub(super) const EMBEDDING: &[ArgSpec] = &[req("input_dim", ArgType::Count), req("output_dim", ArgType::Count)];
+pub(super) const EMBEDDING: &[ArgSpec] = &[
+    req("input_dim", ArgType::Count),
+    req("output_dim", ArgType::Count),
+];
 
 pub(super) const fn set_embedding(c: &mut Embedding, name: &str, v: Checked) {
     if let Checked::Usize(n) = v {
@@ -94,7 +111,12 @@ pub(super) const fn eval_embedding(c: &Embedding, input: &Shape) -> Result<Layer
         None => return Err(Problem::TooLarge),
     };
     let params = tri!(mul(c.input_dim, c.output_dim));
-    Ok(LayerEval { output, trainable: params, non_trainable: 0, macs: params })
+    Ok(LayerEval {
+        output,
+        trainable: params,
+        non_trainable: 0,
+        macs: params,
+    })
 }
 
 pub(super) const fn eval_flatten(input: &Shape) -> Result<LayerEval, Problem> {
@@ -115,7 +137,10 @@ pub struct Reshape {
 
 impl Reshape {
     /// Placeholder (the target is required).
-    pub const DEFAULT: Reshape = Reshape { target: [0; MAX_RANK], len: 0 };
+    pub const DEFAULT: Reshape = Reshape {
+        target: [0; MAX_RANK],
+        len: 0,
+    };
 }
 
 pub(super) const RESHAPE: &[ArgSpec] = &[req("target_shape", ArgType::IntList)];
@@ -133,7 +158,10 @@ pub(super) const fn set_reshape(c: &mut Reshape, v: Checked, arg: usize) -> Resu
             i += 1;
         }
         if inferred > 1 {
-            return Err(ArgError::Unsupported { arg, why: "at most one dimension of `target_shape` may be -1" });
+            return Err(ArgError::Unsupported {
+                arg,
+                why: "at most one dimension of `target_shape` may be -1",
+            });
         }
         c.target = l;
         c.len = len;
@@ -142,11 +170,19 @@ pub(super) const fn set_reshape(c: &mut Reshape, v: Checked, arg: usize) -> Resu
 }
 
 const fn bad_list(arg: usize, spec: ArgSpec) -> ArgError {
-    ArgError::Bad { arg, spec, problem: ValueProblem::OutOfRange }
+    ArgError::Bad {
+        arg,
+        spec,
+        problem: ValueProblem::OutOfRange,
+    }
 }
 
 pub(super) const fn eval_reshape(c: &Reshape, input: &Shape) -> Result<LayerEval, Problem> {
-    let error = Problem::Reshape { found: *input, target: c.target, len: c.len };
+    let error = Problem::Reshape {
+        found: *input,
+        target: c.target,
+        len: c.len,
+    };
     let total = match input.elements() {
         Some(n) => n,
         None => return Err(Problem::TooLarge),
@@ -168,7 +204,11 @@ pub(super) const fn eval_reshape(c: &Reshape, input: &Shape) -> Result<LayerEval
     let mut dims = [0usize; MAX_RANK];
     i = 0;
     while i < c.len {
-        dims[i] = if c.target[i] == UNKNOWN_ENTRY { UNKNOWN } else { c.target[i] as usize };
+        dims[i] = if c.target[i] == UNKNOWN_ENTRY {
+            UNKNOWN
+        } else {
+            c.target[i] as usize
+        };
         i += 1;
     }
     if total == UNKNOWN || unknown_target {
@@ -197,7 +237,10 @@ pub struct Permute {
 
 impl Permute {
     /// Placeholder (dims are required).
-    pub const DEFAULT: Permute = Permute { dims: [0; MAX_RANK], len: 0 };
+    pub const DEFAULT: Permute = Permute {
+        dims: [0; MAX_RANK],
+        len: 0,
+    };
 }
 
 pub(super) const PERMUTE: &[ArgSpec] = &[req("dims", ArgType::IntList)];

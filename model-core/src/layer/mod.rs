@@ -40,12 +40,20 @@ pub struct ArgSpec {
 
 /// Shorthand for argument tables.
 const fn arg(name: &'static str, ty: ArgType) -> ArgSpec {
-    ArgSpec { name, ty, required: false }
+    ArgSpec {
+        name,
+        ty,
+        required: false,
+    }
 }
 
 /// Shorthand for required arguments.
 const fn req(name: &'static str, ty: ArgType) -> ArgSpec {
-    ArgSpec { name, ty, required: true }
+    ArgSpec {
+        name,
+        ty,
+        required: true,
+    }
 }
 
 /// Everything the catalogue knows about a layer kind.
@@ -254,7 +262,12 @@ pub struct LayerEval {
 impl LayerEval {
     /// A layer without weights producing `output`.
     pub const fn weightless(output: Shape) -> LayerEval {
-        LayerEval { output, trainable: 0, non_trainable: 0, macs: 0 }
+        LayerEval {
+            output,
+            trainable: 0,
+            non_trainable: 0,
+            macs: 0,
+        }
     }
 
     /// All parameters.
@@ -325,9 +338,10 @@ const fn default_config(kind: Kind) -> Config {
         Kind::Reshape => Config::Reshape(Reshape::DEFAULT),
         Kind::Permute => Config::Permute(Permute::DEFAULT),
         Kind::RepeatVector => Config::RepeatVector(RepeatVector { n: 1 }),
-        Kind::Dropout | Kind::SpatialDropout1D | Kind::SpatialDropout2D | Kind::SpatialDropout3D => {
-            Config::Noise(Noise::DEFAULT)
-        }
+        Kind::Dropout
+        | Kind::SpatialDropout1D
+        | Kind::SpatialDropout2D
+        | Kind::SpatialDropout3D => Config::Noise(Noise::DEFAULT),
         Kind::GaussianNoise => Config::Noise(Noise::DEFAULT),
         Kind::ReLU => Config::ReLU(ReLU::DEFAULT),
         Kind::LeakyReLU => Config::LeakyReLU(LeakyReLU::DEFAULT),
@@ -356,9 +370,13 @@ const fn default_config(kind: Kind) -> Config {
         | Kind::GlobalAveragePooling1D
         | Kind::GlobalAveragePooling2D
         | Kind::GlobalAveragePooling3D => Config::GlobalPooling(GlobalPooling { keepdims: false }),
-        Kind::ZeroPadding1D | Kind::ZeroPadding2D | Kind::ZeroPadding3D => Config::Pads(Pads::padding(kind)),
+        Kind::ZeroPadding1D | Kind::ZeroPadding2D | Kind::ZeroPadding3D => {
+            Config::Pads(Pads::padding(kind))
+        }
         Kind::Cropping1D | Kind::Cropping2D | Kind::Cropping3D => Config::Pads(Pads::NONE),
-        Kind::UpSampling1D | Kind::UpSampling2D | Kind::UpSampling3D => Config::UpSampling(UpSampling::DEFAULT),
+        Kind::UpSampling1D | Kind::UpSampling2D | Kind::UpSampling3D => {
+            Config::UpSampling(UpSampling::DEFAULT)
+        }
         Kind::BatchNormalization => Config::Normalization(Normalization::BATCH),
         Kind::LayerNormalization => Config::Normalization(Normalization::LAYER),
         Kind::SimpleRNN | Kind::LSTM | Kind::GRU => Config::Recurrent(Recurrent::default_for(kind)),
@@ -368,7 +386,13 @@ const fn default_config(kind: Kind) -> Config {
 }
 
 /// Stores one checked argument into the configuration (the name is in the kind's table).
-const fn set(kind: Kind, config: &mut Config, name: &str, v: Checked, arg: usize) -> Result<(), ArgError> {
+const fn set(
+    kind: Kind,
+    config: &mut Config,
+    name: &str,
+    v: Checked,
+    arg: usize,
+) -> Result<(), ArgError> {
     match config {
         Config::Dense(c) => cor::set_dense(c, name, v),
         Config::Activation(a) => act::set_activation(a, v),
@@ -424,7 +448,10 @@ pub const fn build(kind: Kind, args: &[Arg]) -> Result<Layer, ArgError> {
         };
         let spec = info.args[slot];
         if seen[slot] {
-            return Err(ArgError::Duplicate { arg: i, name: spec.name });
+            return Err(ArgError::Duplicate {
+                arg: i,
+                name: spec.name,
+            });
         }
         seen[slot] = true;
         // Keras's `None` means "the default" for every argument that is not required.
@@ -436,7 +463,13 @@ pub const fn build(kind: Kind, args: &[Arg]) -> Result<Layer, ArgError> {
         }
         let checked = match check(spec.ty, &args[i].value) {
             Ok(c) => c,
-            Err(problem) => return Err(ArgError::Bad { arg: i, spec, problem }),
+            Err(problem) => {
+                return Err(ArgError::Bad {
+                    arg: i,
+                    spec,
+                    problem,
+                })
+            }
         };
         tri!(set(kind, &mut config, spec.name, checked, i));
         i += 1;
@@ -444,7 +477,9 @@ pub const fn build(kind: Kind, args: &[Arg]) -> Result<Layer, ArgError> {
     let mut slot = 0;
     while slot < info.args.len() {
         if info.args[slot].required && !seen[slot] {
-            return Err(ArgError::Missing { name: info.args[slot].name });
+            return Err(ArgError::Missing {
+                name: info.args[slot].name,
+            });
         }
         slot += 1;
     }
@@ -452,7 +487,10 @@ pub const fn build(kind: Kind, args: &[Arg]) -> Result<Layer, ArgError> {
 }
 
 const fn accepts_none(ty: ArgType) -> bool {
-    matches!(ty, ArgType::OptNonNegFloat | ArgType::OptDims(_) | ArgType::OptIntList | ArgType::Activation)
+    matches!(
+        ty,
+        ArgType::OptNonNegFloat | ArgType::OptDims(_) | ArgType::OptIntList | ArgType::Activation
+    )
 }
 
 /// The index of argument `name` in `args`.
@@ -469,7 +507,10 @@ pub const fn find_arg(args: &[ArgSpec], name: &str) -> Option<usize> {
 
 impl Layer {
     /// `Flatten`, also the placeholder inside an unconfigured `TimeDistributed`.
-    pub const FLATTEN: Layer = Layer { kind: Kind::Flatten, config: Config::Flatten };
+    pub const FLATTEN: Layer = Layer {
+        kind: Kind::Flatten,
+        config: Config::Flatten,
+    };
 
     /// The output shape and parameter counts of this layer on `input`.
     pub const fn eval(&self, input: &Shape) -> Result<LayerEval, EvalError> {
@@ -519,7 +560,10 @@ pub(crate) const fn need_rank(input: &Shape, r: usize) -> Result<(), Problem> {
     if input.rank() == r {
         Ok(())
     } else {
-        Err(Problem::Rank { expected: RankReq::Exactly(r), found: *input })
+        Err(Problem::Rank {
+            expected: RankReq::Exactly(r),
+            found: *input,
+        })
     }
 }
 
@@ -528,7 +572,10 @@ pub(crate) const fn need_min_rank(input: &Shape, r: usize) -> Result<(), Problem
     if input.rank() >= r {
         Ok(())
     } else {
-        Err(Problem::Rank { expected: RankReq::AtLeast(r), found: *input })
+        Err(Problem::Rank {
+            expected: RankReq::AtLeast(r),
+            found: *input,
+        })
     }
 }
 
@@ -550,7 +597,13 @@ impl ArgError {
         let info = kind.info();
         let class = info.class_name;
         let keywords = || info.args.iter().map(|a| a.name);
-        let list = |names: Vec<&str>| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let list = |names: Vec<&str>| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match *self {
             ArgError::Unknown { arg } => {
                 let name = args[arg].name.unwrap_or("");
@@ -558,7 +611,10 @@ impl ArgError {
                 match crate::suggest::suggest(name, keywords()) {
                     Some(s) => m.push_str(&format!("; did you mean `{s}`?")),
                     None if info.args.is_empty() => m.push_str("; it takes no arguments"),
-                    None => m.push_str(&format!("; its arguments are {}", list(keywords().collect()))),
+                    None => m.push_str(&format!(
+                        "; its arguments are {}",
+                        list(keywords().collect())
+                    )),
                 }
                 m
             }
@@ -575,11 +631,20 @@ impl ArgError {
                     )
                 }
             }
-            ArgError::Duplicate { name, .. } => format!("`{name}` is given more than once; keep one"),
+            ArgError::Duplicate { name, .. } => {
+                format!("`{name}` is given more than once; keep one")
+            }
             ArgError::Missing { name } => {
-                let pos = info.args.iter().position(|a| a.name == name).unwrap_or(usize::MAX);
+                let pos = info
+                    .args
+                    .iter()
+                    .position(|a| a.name == name)
+                    .unwrap_or(usize::MAX);
                 if pos < info.positional {
-                    format!("`{class}` needs `{name}` (positional argument {} or `{name} = …`)", pos + 1)
+                    format!(
+                        "`{class}` needs `{name}` (positional argument {} or `{name} = …`)",
+                        pos + 1
+                    )
                 } else {
                     format!("`{class}` needs `{name} = …`")
                 }
@@ -591,13 +656,17 @@ impl ArgError {
                         format!("one of {}", list(choices.to_vec()))
                     }
                     ArgType::Activation => {
-                        "an activation (`relu`, `sigmoid`, `softmax`, `tanh`, `linear`, …)".to_string()
+                        "an activation (`relu`, `sigmoid`, `softmax`, `tanh`, `linear`, …)"
+                            .to_string()
                     }
                     ty => ty.describe().to_string(),
                 };
                 let mut m = match problem {
                     ValueProblem::WrongLength => {
-                        format!("`{}` expects {expected}, but got a tuple of the wrong length: {got}", spec.name)
+                        format!(
+                            "`{}` expects {expected}, but got a tuple of the wrong length: {got}",
+                            spec.name
+                        )
                     }
                     _ => format!("`{}` expects {expected}, but got {got}", spec.name),
                 };
@@ -607,14 +676,19 @@ impl ArgError {
                     }
                 }
                 if let (Value::Str(s), ArgType::Activation) = (args[arg].value, spec.ty) {
-                    if let Some(near) = crate::suggest::suggest(s, Activation::ALL.iter().map(|a| a.name())) {
+                    if let Some(near) =
+                        crate::suggest::suggest(s, Activation::ALL.iter().map(|a| a.name()))
+                    {
                         m.push_str(&format!("; did you mean `{near}`?"));
                     }
                 }
                 m
             }
             ArgError::Unsupported { arg, why } => {
-                let name = args[arg].name.map(|n| format!("`{n}`: ")).unwrap_or_default();
+                let name = args[arg]
+                    .name
+                    .map(|n| format!("`{n}`: "))
+                    .unwrap_or_default();
                 format!("{name}{why}")
             }
         }
@@ -630,7 +704,10 @@ pub fn describe_value(v: &Value) -> String {
         Value::Bool(b) => format!("`{b}`"),
         Value::Str(s) => format!("`{s}`"),
         Value::Tuple(items) => {
-            let inner: Vec<String> = items.iter().map(|i| describe_value(i).trim_matches('`').to_string()).collect();
+            let inner: Vec<String> = items
+                .iter()
+                .map(|i| describe_value(i).trim_matches('`').to_string())
+                .collect();
             format!("`({})`", inner.join(", "))
         }
         Value::None => "`None`".to_string(),

@@ -22,11 +22,21 @@ pub struct Normalization {
 
 impl Normalization {
     /// Keras's `BatchNormalization` defaults.
-    pub const BATCH: Normalization =
-        Normalization { batch: true, center: true, scale: true, epsilon: 1e-3, momentum: 0.99 };
+    pub const BATCH: Normalization = Normalization {
+        batch: true,
+        center: true,
+        scale: true,
+        epsilon: 1e-3,
+        momentum: 0.99,
+    };
     /// Keras's `LayerNormalization` defaults.
-    pub const LAYER: Normalization =
-        Normalization { batch: false, center: true, scale: true, epsilon: 1e-3, momentum: 0.0 };
+    pub const LAYER: Normalization = Normalization {
+        batch: false,
+        center: true,
+        scale: true,
+        epsilon: 1e-3,
+        momentum: 0.0,
+    };
 }
 
 pub(super) const BATCH_NORM: &[ArgSpec] = &[
@@ -43,10 +53,18 @@ pub(super) const LAYER_NORM: &[ArgSpec] = &[
     arg("scale", ArgType::Bool),
 ];
 
-pub(super) const fn set_norm(c: &mut Normalization, name: &str, v: Checked, arg: usize) -> Result<(), ArgError> {
+pub(super) const fn set_norm(
+    c: &mut Normalization,
+    name: &str,
+    v: Checked,
+    arg: usize,
+) -> Result<(), ArgError> {
     match v {
         Checked::Int(a) if a != -1 => {
-            return Err(ArgError::Unsupported { arg, why: "only the last axis (`axis = -1`) is supported" });
+            return Err(ArgError::Unsupported {
+                arg,
+                why: "only the last axis (`axis = -1`) is supported",
+            });
         }
         Checked::Float(f) => {
             if str_eq(name, "epsilon") {
@@ -72,5 +90,10 @@ pub(super) const fn eval_norm(c: &Normalization, input: &Shape) -> Result<LayerE
     let features = input.last();
     let learned = tri!(mul(features, c.center as usize + c.scale as usize));
     let moving = if c.batch { tri!(mul(features, 2)) } else { 0 };
-    Ok(LayerEval { output: *input, trainable: learned, non_trainable: moving, macs: learned })
+    Ok(LayerEval {
+        output: *input,
+        trainable: learned,
+        non_trainable: moving,
+        macs: learned,
+    })
 }

@@ -19,7 +19,11 @@ pub struct Pooling {
 
 impl Pooling {
     /// Keras's defaults: a window of 2, strides of the window.
-    pub const DEFAULT: Pooling = Pooling { pool_size: [2; 3], strides: None, padding: Padding::Valid };
+    pub const DEFAULT: Pooling = Pooling {
+        pool_size: [2; 3],
+        strides: None,
+        padding: Padding::Valid,
+    };
 
     /// The strides in effect.
     pub const fn effective_strides(&self) -> [usize; 3] {
@@ -32,14 +36,24 @@ impl Pooling {
 
 macro_rules! pool_args {
     ($n:literal) => {
-        &[arg("pool_size", ArgType::Dims($n)), arg("strides", ArgType::OptDims($n)), arg("padding", PADDING)]
+        &[
+            arg("pool_size", ArgType::Dims($n)),
+            arg("strides", ArgType::OptDims($n)),
+            arg("padding", PADDING),
+        ]
     };
 }
 pub(super) const POOL1D: &[ArgSpec] = pool_args!(1);
 pub(super) const POOL2D: &[ArgSpec] = pool_args!(2);
 pub(super) const POOL3D: &[ArgSpec] = pool_args!(3);
 
-pub(super) const fn set_pooling(_kind: Kind, c: &mut Pooling, name: &str, v: Checked, _arg: usize) -> Result<(), ArgError> {
+pub(super) const fn set_pooling(
+    _kind: Kind,
+    c: &mut Pooling,
+    name: &str,
+    v: Checked,
+    _arg: usize,
+) -> Result<(), ArgError> {
     match v {
         Checked::Dims(d) => {
             if str_eq(name, "pool_size") {
@@ -54,7 +68,11 @@ pub(super) const fn set_pooling(_kind: Kind, c: &mut Pooling, name: &str, v: Che
     Ok(())
 }
 
-pub(super) const fn eval_pooling(kind: Kind, c: &Pooling, input: &Shape) -> Result<LayerEval, Problem> {
+pub(super) const fn eval_pooling(
+    kind: Kind,
+    c: &Pooling,
+    input: &Shape,
+) -> Result<LayerEval, Problem> {
     let r = kind.spatial_rank();
     tri!(need_rank(input, r + 1));
     let strides = c.effective_strides();
@@ -64,7 +82,14 @@ pub(super) const fn eval_pooling(kind: Kind, c: &Pooling, input: &Shape) -> Resu
         let size = input.dim(i);
         match window_output(size, c.pool_size[i], strides[i], c.padding) {
             Some(o) => output = output.with(i, o),
-            None => return Err(Problem::Window { axis: i, size, window: c.pool_size[i], found: *input }),
+            None => {
+                return Err(Problem::Window {
+                    axis: i,
+                    size,
+                    window: c.pool_size[i],
+                    found: *input,
+                })
+            }
         }
         i += 1;
     }
@@ -86,7 +111,11 @@ pub(super) const fn set_global(c: &mut GlobalPooling, v: Checked) {
     }
 }
 
-pub(super) const fn eval_global(kind: Kind, c: &GlobalPooling, input: &Shape) -> Result<LayerEval, Problem> {
+pub(super) const fn eval_global(
+    kind: Kind,
+    c: &GlobalPooling,
+    input: &Shape,
+) -> Result<LayerEval, Problem> {
     let r = kind.spatial_rank();
     tri!(need_rank(input, r + 1));
     let output = if c.keepdims {

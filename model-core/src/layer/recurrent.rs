@@ -79,8 +79,10 @@ macro_rules! rnn_args {
 }
 pub(super) const SIMPLE_RNN: &[ArgSpec] = rnn_args!();
 pub(super) const LSTM: &[ArgSpec] = rnn_args!(arg("recurrent_activation", ArgType::Activation));
-pub(super) const GRU: &[ArgSpec] =
-    rnn_args!(arg("recurrent_activation", ArgType::Activation), arg("reset_after", ArgType::Bool));
+pub(super) const GRU: &[ArgSpec] = rnn_args!(
+    arg("recurrent_activation", ArgType::Activation),
+    arg("reset_after", ArgType::Bool)
+);
 
 pub(super) const fn set_recurrent(c: &mut Recurrent, name: &str, v: Checked) {
     match v {
@@ -107,11 +109,24 @@ pub(super) const fn set_recurrent(c: &mut Recurrent, name: &str, v: Checked) {
     }
 }
 
-pub(super) const fn eval_recurrent(_kind: Kind, c: &Recurrent, input: &Shape) -> Result<LayerEval, Problem> {
+pub(super) const fn eval_recurrent(
+    _kind: Kind,
+    c: &Recurrent,
+    input: &Shape,
+) -> Result<LayerEval, Problem> {
     tri!(need_rank(input, 2));
     let params = tri!(c.params(input.dim(1)));
-    let output = if c.return_sequences { Shape::new(&[input.dim(0), c.units]) } else { Shape::new(&[c.units]) };
-    Ok(LayerEval { output, trainable: params, non_trainable: 0, macs: tri!(mul(params, input.dim(0))) })
+    let output = if c.return_sequences {
+        Shape::new(&[input.dim(0), c.units])
+    } else {
+        Shape::new(&[c.units])
+    };
+    Ok(LayerEval {
+        output,
+        trainable: params,
+        non_trainable: 0,
+        macs: tri!(mul(params, input.dim(0))),
+    })
 }
 
 /// How `Bidirectional` combines the two directions.
@@ -150,18 +165,36 @@ pub struct Bidirectional {
 
 impl Bidirectional {
     /// Placeholder (the layer is required).
-    pub const DEFAULT: Bidirectional =
-        Bidirectional { layer: Recurrent::default_for(Kind::LSTM), merge_mode: MergeMode::Concat };
+    pub const DEFAULT: Bidirectional = Bidirectional {
+        layer: Recurrent::default_for(Kind::LSTM),
+        merge_mode: MergeMode::Concat,
+    };
 }
 
-pub(super) const BIDIRECTIONAL: &[ArgSpec] =
-    &[req("layer", ArgType::Layer), arg("merge_mode", ArgType::Choice(&["sum", "mul", "concat", "ave"]))];
+pub(super) const BIDIRECTIONAL: &[ArgSpec] = &[
+    req("layer", ArgType::Layer),
+    arg(
+        "merge_mode",
+        ArgType::Choice(&["sum", "mul", "concat", "ave"]),
+    ),
+];
 
-pub(super) const fn set_bidirectional(c: &mut Bidirectional, _name: &str, v: Checked, arg: usize) -> Result<(), ArgError> {
+pub(super) const fn set_bidirectional(
+    c: &mut Bidirectional,
+    _name: &str,
+    v: Checked,
+    arg: usize,
+) -> Result<(), ArgError> {
     match v {
-        Checked::Layer(Layer { config: Config::Recurrent(r), .. }) => c.layer = *r,
+        Checked::Layer(Layer {
+            config: Config::Recurrent(r),
+            ..
+        }) => c.layer = *r,
         Checked::Layer(_) => {
-            return Err(ArgError::Unsupported { arg, why: "`Bidirectional` wraps a recurrent layer (`SimpleRNN`, `LSTM`, `GRU`)" });
+            return Err(ArgError::Unsupported {
+                arg,
+                why: "`Bidirectional` wraps a recurrent layer (`SimpleRNN`, `LSTM`, `GRU`)",
+            });
         }
         Checked::Choice(i) => {
             c.merge_mode = match i {
@@ -176,9 +209,16 @@ pub(super) const fn set_bidirectional(c: &mut Bidirectional, _name: &str, v: Che
     Ok(())
 }
 
-pub(super) const fn eval_bidirectional(c: &Bidirectional, input: &Shape) -> Result<LayerEval, Problem> {
+pub(super) const fn eval_bidirectional(
+    c: &Bidirectional,
+    input: &Shape,
+) -> Result<LayerEval, Problem> {
     let one = tri!(eval_recurrent(c.layer.cell, &c.layer, input));
-    let width = if matches!(c.merge_mode, MergeMode::Concat) { tri!(mul(c.layer.units, 2)) } else { c.layer.units };
+    let width = if matches!(c.merge_mode, MergeMode::Concat) {
+        tri!(mul(c.layer.units, 2))
+    } else {
+        c.layer.units
+    };
     Ok(LayerEval {
         output: one.output.with_last(width),
         trainable: tri!(mul(one.trainable, 2)),

@@ -16,11 +16,15 @@ pub struct Noise {
 
 impl Noise {
     /// Placeholder (the rate is required).
-    pub const DEFAULT: Noise = Noise { rate: 0.0, seed: None };
+    pub const DEFAULT: Noise = Noise {
+        rate: 0.0,
+        seed: None,
+    };
 }
 
 pub(super) const DROPOUT: &[ArgSpec] = &[req("rate", ArgType::Rate), arg("seed", ArgType::Natural)];
-pub(super) const GAUSSIAN_NOISE: &[ArgSpec] = &[req("stddev", ArgType::Rate), arg("seed", ArgType::Natural)];
+pub(super) const GAUSSIAN_NOISE: &[ArgSpec] =
+    &[req("stddev", ArgType::Rate), arg("seed", ArgType::Natural)];
 
 pub(super) const fn set_noise(c: &mut Noise, name: &str, v: Checked) {
     match v {

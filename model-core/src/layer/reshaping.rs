@@ -14,11 +14,15 @@ pub struct Pads {
 
 impl Pads {
     /// Nothing added or removed (Keras's `Cropping` default).
-    pub const NONE: Pads = Pads { amounts: [[0; 2]; 3] };
+    pub const NONE: Pads = Pads {
+        amounts: [[0; 2]; 3],
+    };
 
     /// Keras's `ZeroPadding` default: 1 on every side of the spatial axes.
     pub const fn padding(_kind: Kind) -> Pads {
-        Pads { amounts: [[1; 2]; 3] }
+        Pads {
+            amounts: [[1; 2]; 3],
+        }
     }
 }
 
@@ -52,7 +56,11 @@ pub(super) const fn eval_pads(kind: Kind, c: &Pads, input: &Shape) -> Result<Lay
         } else if size == UNKNOWN || total == UNKNOWN {
             UNKNOWN
         } else if total >= size {
-            return Err(Problem::Crop { axis: i, size, crop: total });
+            return Err(Problem::Crop {
+                axis: i,
+                size,
+                crop: total,
+            });
         } else {
             size - total
         };
@@ -82,12 +90,17 @@ pub struct UpSampling {
 
 impl UpSampling {
     /// Keras's defaults: 2 per axis, nearest.
-    pub const DEFAULT: UpSampling = UpSampling { size: [2; 3], interpolation: Interpolation::Nearest };
+    pub const DEFAULT: UpSampling = UpSampling {
+        size: [2; 3],
+        interpolation: Interpolation::Nearest,
+    };
 }
 
 pub(super) const UPSAMPLING1D: &[ArgSpec] = &[arg("size", ArgType::Dims(1))];
-pub(super) const UPSAMPLING2D: &[ArgSpec] =
-    &[arg("size", ArgType::Dims(2)), arg("interpolation", ArgType::Choice(&["nearest", "bilinear"]))];
+pub(super) const UPSAMPLING2D: &[ArgSpec] = &[
+    arg("size", ArgType::Dims(2)),
+    arg("interpolation", ArgType::Choice(&["nearest", "bilinear"])),
+];
 pub(super) const UPSAMPLING3D: &[ArgSpec] = &[arg("size", ArgType::Dims(3))];
 
 pub(super) const fn set_upsampling(c: &mut UpSampling, name: &str, v: Checked) {
@@ -99,7 +112,11 @@ pub(super) const fn set_upsampling(c: &mut UpSampling, name: &str, v: Checked) {
     }
 }
 
-pub(super) const fn eval_upsampling(kind: Kind, c: &UpSampling, input: &Shape) -> Result<LayerEval, Problem> {
+pub(super) const fn eval_upsampling(
+    kind: Kind,
+    c: &UpSampling,
+    input: &Shape,
+) -> Result<LayerEval, Problem> {
     let r = kind.spatial_rank();
     tri!(need_rank(input, r + 1));
     let mut output = *input;

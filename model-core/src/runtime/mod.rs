@@ -28,18 +28,18 @@
 //! # Ok::<(), model_core::runtime::RuntimeError>(())
 //! ```
 
-mod activation;
-mod convolution;
-mod core;
+pub(crate) mod activation;
+pub(crate) mod convolution;
+pub(crate) mod core;
 mod executor;
 mod init;
 mod io;
-mod kernels;
+pub(crate) mod kernels;
 mod normalization;
-mod pooling;
+pub(crate) mod pooling;
 mod recurrent;
 mod regularization;
-mod reshaping;
+pub(crate) mod reshaping;
 mod spec;
 mod wrappers;
 

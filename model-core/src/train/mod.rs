@@ -2,6 +2,8 @@
 //! metrics, optimizers and learning-rate schedules, the progress bar, the history of a
 //! `fit`, and a seeded shuffle.
 
+pub(crate) mod backward;
+mod fit;
 mod history;
 mod loss;
 mod metrics;
@@ -11,6 +13,7 @@ mod schedule;
 mod shuffle;
 mod target;
 
+pub use self::fit::{evaluate, fit, Evaluation, FitOptions};
 pub use self::history::History;
 pub use self::loss::Loss;
 pub use self::metrics::{val_name, Accuracy, AccuracyKind, Logs, Mean, ACCURACY, LOSS};

@@ -1,0 +1,202 @@
+//! Derivatives of the activation functions (Keras 3's definitions, as the runtime computes
+//! them) and the backward passes of the activation layers.
+//!
+//! Most derivatives are read from the activation's output `y`; `gelu`, `silu`, `hard_silu`
+//! and `mish` need its input `z` ([`needs_input`]). At a kink the derivative is
+//! TensorFlow's: `relu`'s is 0 at 0.
+
+use super::Pass;
+use crate::layer::{Activation, PReLU, ReLU};
+use crate::runtime::core::strided_offsets;
+use crate::runtime::elements;
+
+const SELU_ALPHA: f32 = 1.673_263_2;
+const SELU_SCALE: f32 = 1.050_701;
+const LEAKY_RELU_SLOPE: f32 = 0.2;
+
+/// Whether the derivative of `a` needs the activation's input (not only its output).
+pub(crate) fn needs_input(a: Activation) -> bool {
+    matches!(
+        a,
+        Activation::Gelu | Activation::Silu | Activation::HardSilu | Activation::Mish
+    )
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// `dz = dy · a'(z)`, with `z` the activation's input (used only where
+/// [`needs_input`]; may be empty otherwise) and `y = a(z)` its output; softmax and
+/// log-softmax work on rows of `last` values.
+pub(crate) fn backward(
+    a: Activation,
+    z: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    dz: &mut [f32],
+    last: usize,
+) {
+    let each = |dz: &mut [f32], f: &dyn Fn(f32) -> f32| {
+        for ((d, &g), &v) in dz.iter_mut().zip(dy).zip(y) {
+            *d = g * f(v);
+        }
+    };
+    let each_z = |dz: &mut [f32], f: &dyn Fn(f32) -> f32| {
+        for ((d, &g), &v) in dz.iter_mut().zip(dy).zip(z) {
+            *d = g * f(v);
+        }
+    };
+    match a {
+        Activation::Linear => dz.copy_from_slice(dy),
+        Activation::Relu => {
+            for ((d, &g), &v) in dz.iter_mut().zip(dy).zip(y) {
+                *d = if v > 0.0 { g } else { 0.0 };
+            }
+        }
+        Activation::Relu6 => each(dz, &|v| f32::from(u8::from(v > 0.0 && v < 6.0))),
+        Activation::Sigmoid => each(dz, &|v| v * (1.0 - v)),
+        Activation::HardSigmoid => each(dz, &|v| if v > 0.0 && v < 1.0 { 1.0 / 6.0 } else { 0.0 }),
+        Activation::Tanh => each(dz, &|v| 1.0 - v * v),
+        // σ(z) = 1 − e^(−softplus(z)).
+        Activation::Softplus => each(dz, &|v| -(-v).exp_m1()),
+        Activation::Softsign => each(dz, &|v| (1.0 - v.abs()) * (1.0 - v.abs())),
+        Activation::Elu => each(dz, &|v| if v > 0.0 { 1.0 } else { v + 1.0 }),
+        Activation::Selu => each(dz, &|v| {
+            if v > 0.0 {
+                SELU_SCALE
+            } else {
+                v + SELU_SCALE * SELU_ALPHA
+            }
+        }),
+        Activation::Exponential => each(dz, &|v| v),
+        Activation::LeakyRelu => each(dz, &|v| if v > 0.0 { 1.0 } else { LEAKY_RELU_SLOPE }),
+        Activation::Softmax => {
+            let w = last.max(1);
+            for ((d, g), p) in dz
+                .chunks_exact_mut(w)
+                .zip(dy.chunks_exact(w))
+                .zip(y.chunks_exact(w))
+            {
+                let dot: f32 = g.iter().zip(p).map(|(a, b)| a * b).sum();
+                for ((d, &g), &p) in d.iter_mut().zip(g).zip(p) {
+                    *d = p * (g - dot);
+                }
+            }
+        }
+        Activation::LogSoftmax => {
+            let w = last.max(1);
+            for ((d, g), ls) in dz
+                .chunks_exact_mut(w)
+                .zip(dy.chunks_exact(w))
+                .zip(y.chunks_exact(w))
+            {
+                let sum: f32 = g.iter().sum();
+                for ((d, &g), &l) in d.iter_mut().zip(g).zip(ls) {
+                    *d = g - l.exp() * sum;
+                }
+            }
+        }
+        Activation::Gelu => each_z(dz, &|x| {
+            let cdf = 0.5 * (1.0 + libm::erff(x * core::f32::consts::FRAC_1_SQRT_2));
+            let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+            cdf + x * pdf
+        }),
+        Activation::Silu => each_z(dz, &|x| {
+            let s = sigmoid(x);
+            s + x * s * (1.0 - s)
+        }),
+        Activation::HardSilu => each_z(dz, &|x| {
+            let hs = (x + 3.0).clamp(0.0, 6.0) / 6.0;
+            hs + if x > -3.0 && x < 3.0 { x / 6.0 } else { 0.0 }
+        }),
+        Activation::Mish => each_z(dz, &|x| {
+            let sp = x.max(0.0) + (-x.abs()).exp().ln_1p();
+            let t = sp.tanh();
+            t + x * (1.0 - t * t) * sigmoid(x)
+        }),
+    }
+}
+
+/// Keras's `ReLU` layer: 1 above the threshold (0 at or above `max_value`), the negative
+/// slope below it.
+pub(crate) fn relu_backward(c: &ReLU, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>) {
+    let Some(dx) = dx else { return };
+    let slope = c.negative_slope as f32;
+    let threshold = c.threshold as f32;
+    let max = c.max_value.map(|m| m as f32);
+    for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
+        let pass = if threshold != 0.0 {
+            v > threshold
+        } else {
+            v > 0.0
+        };
+        let mut k = if pass && max.is_none_or(|m| v < m) {
+            1.0
+        } else {
+            0.0
+        };
+        if slope != 0.0 && v < threshold {
+            k += slope;
+        }
+        *d = g * k;
+    }
+}
+
+pub(crate) fn leaky_backward(slope: f64, x: &[f32], dy: &[f32], dx: Option<&mut [f32]>) {
+    let Some(dx) = dx else { return };
+    let slope = slope as f32;
+    for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
+        *d = if v > 0.0 { g } else { g * slope };
+    }
+}
+
+pub(crate) fn elu_backward(alpha: f32, x: &[f32], y: &[f32], dy: &[f32], dx: Option<&mut [f32]>) {
+    let Some(dx) = dx else { return };
+    for (((d, &g), &v), &o) in dx.iter_mut().zip(dy).zip(x).zip(y) {
+        *d = if v > 0.0 { g } else { g * (o + alpha) };
+    }
+}
+
+/// `y = x` above 0, `alpha · x` below: `dx = dy` or `alpha · dy`, `dalpha = Σ dy · x` over
+/// the positions sharing each alpha.
+pub(crate) fn prelu_backward(
+    c: &PReLU,
+    p: &Pass,
+    x: &[f32],
+    dy: &[f32],
+    mut dx: Option<&mut [f32]>,
+    grads: &mut [Vec<f32>],
+) {
+    let alpha = &p.weights[0].data;
+    let dims = p.input.dims();
+    let a_shape = c.alpha_shape(&p.input);
+    let mut strides = [0usize; crate::shape::MAX_RANK];
+    let mut step = 1;
+    for i in (0..dims.len()).rev() {
+        strides[i] = if a_shape.dim(i) == 1 { 0 } else { step };
+        step *= a_shape.dim(i);
+    }
+    let da = &mut grads[0];
+    da.resize(alpha.len(), 0.0);
+    da.fill(0.0);
+    let n = elements(&p.input).max(1);
+    for (s, (xs, gs)) in x.chunks_exact(n).zip(dy.chunks_exact(n)).enumerate() {
+        let mut i = 0;
+        strided_offsets(dims, &strides[..dims.len()], |off| {
+            let v = xs[i];
+            let g = gs[i];
+            if v > 0.0 {
+                if let Some(dx) = dx.as_deref_mut() {
+                    dx[s * n + i] = g;
+                }
+            } else {
+                if let Some(dx) = dx.as_deref_mut() {
+                    dx[s * n + i] = alpha[off] * g;
+                }
+                da[off] += g * v;
+            }
+            i += 1;
+        });
+    }
+}

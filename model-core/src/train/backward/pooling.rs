@@ -1,0 +1,183 @@
+//! Pooling: the maximum's gradient goes to the first cell of its window holding the
+//! maximum (the one the forward pass kept), the average's is shared by the window's cells
+//! inside the input (padded cells are not counted, as in the forward pass).
+
+use super::Pass;
+use crate::layer::{Kind, Pooling};
+use crate::runtime::convolution::{grid, pad_before, widen, Window};
+use crate::runtime::elements;
+use crate::runtime::kernels::threads_for;
+use rayon::prelude::*;
+
+fn is_max(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::MaxPooling1D
+            | Kind::MaxPooling2D
+            | Kind::MaxPooling3D
+            | Kind::GlobalMaxPooling1D
+            | Kind::GlobalMaxPooling2D
+            | Kind::GlobalMaxPooling3D
+    )
+}
+
+fn window(kind: Kind, c: &Pooling, p: &Pass) -> (Window, usize) {
+    let r = kind.spatial_rank();
+    let (size, channels) = grid(&p.input, r);
+    let (out, _) = grid(&p.output, r);
+    let kernel = widen(c.pool_size, r, 1);
+    let stride = widen(c.effective_strides(), r, 1);
+    let mut pad = [0; 3];
+    for a in 0..3 {
+        pad[a] = pad_before(c.padding, size[a], out[a], stride[a], kernel[a]);
+    }
+    let w = Window {
+        size,
+        out,
+        kernel,
+        stride,
+        dilation: [1; 3],
+        pad,
+    };
+    (w, channels)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    kind: Kind,
+    c: &Pooling,
+    p: &Pass,
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+) {
+    let Some(dx) = dx else { return };
+    let (w, channels) = window(kind, c, p);
+    let max = is_max(kind);
+    let (in_len, out_len) = (elements(&p.input).max(1), elements(&p.output).max(1));
+    let one = |((xs, ds), (ys, gs)): ((&[f32], &mut [f32]), (&[f32], &[f32]))| {
+        sample(&w, channels, max, xs, ys, gs, ds)
+    };
+    if threads_for(p.batch * out_len * w.taps()) > 1 {
+        x.par_chunks_exact(in_len)
+            .zip(dx.par_chunks_exact_mut(in_len))
+            .zip(
+                y.par_chunks_exact(out_len)
+                    .zip(dy.par_chunks_exact(out_len)),
+            )
+            .for_each(one);
+    } else {
+        x.chunks_exact(in_len)
+            .zip(dx.chunks_exact_mut(in_len))
+            .zip(y.chunks_exact(out_len).zip(dy.chunks_exact(out_len)))
+            .for_each(one);
+    }
+}
+
+/// One sample's windows, in the forward pass's order.
+fn sample(
+    w: &Window,
+    channels: usize,
+    max: bool,
+    xs: &[f32],
+    ys: &[f32],
+    gs: &[f32],
+    ds: &mut [f32],
+) {
+    let [_, h, wd] = w.size;
+    ds.fill(0.0);
+    let mut done = vec![false; channels];
+    for (row, (out, g)) in ys
+        .chunks_exact(channels.max(1))
+        .zip(gs.chunks_exact(channels.max(1)))
+        .enumerate()
+    {
+        let (od, oh, ow) = (
+            row / (w.out[1] * w.out[2]),
+            (row / w.out[2]) % w.out[1],
+            row % w.out[2],
+        );
+        let mut cells = [0usize; 64];
+        let mut count = 0usize;
+        let mut extra = Vec::new();
+        for kd in 0..w.kernel[0] {
+            let Some(id) = w.source(0, od, kd) else {
+                continue;
+            };
+            for kh in 0..w.kernel[1] {
+                let Some(ih) = w.source(1, oh, kh) else {
+                    continue;
+                };
+                for kw in 0..w.kernel[2] {
+                    let Some(iw) = w.source(2, ow, kw) else {
+                        continue;
+                    };
+                    let at = ((id * h + ih) * wd + iw) * channels;
+                    if count < cells.len() {
+                        cells[count] = at;
+                    } else {
+                        extra.push(at);
+                    }
+                    count += 1;
+                }
+            }
+        }
+        let all = cells[..count.min(cells.len())].iter().chain(&extra);
+        if max {
+            done.fill(false);
+            for &at in all {
+                for ch in 0..channels {
+                    if !done[ch] && xs[at + ch] == out[ch] {
+                        ds[at + ch] += g[ch];
+                        done[ch] = true;
+                    }
+                }
+            }
+        } else if count > 0 {
+            let inv = 1.0 / count as f32;
+            for &at in all {
+                for ch in 0..channels {
+                    ds[at + ch] += g[ch] * inv;
+                }
+            }
+        }
+    }
+}
+
+/// The global maximum's gradient goes to the first position holding it; the mean's is
+/// shared by every position.
+pub(crate) fn global_backward(
+    kind: Kind,
+    p: &Pass,
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+) {
+    let Some(dx) = dx else { return };
+    let channels = p.input.last().max(1);
+    let positions = elements(&p.input) / channels;
+    let max = is_max(kind);
+    let per = (positions * channels).max(1);
+    for (((xs, ds), ys), gs) in x
+        .chunks_exact(per)
+        .zip(dx.chunks_exact_mut(per))
+        .zip(y.chunks_exact(channels))
+        .zip(dy.chunks_exact(channels))
+    {
+        ds.fill(0.0);
+        if max {
+            for ch in 0..channels {
+                if let Some(pos) = (0..positions).find(|&q| xs[q * channels + ch] == ys[ch]) {
+                    ds[pos * channels + ch] = gs[ch];
+                }
+            }
+        } else if positions > 0 {
+            let inv = 1.0 / positions as f32;
+            for row in ds.chunks_exact_mut(channels) {
+                row.iter_mut().zip(gs).for_each(|(d, &g)| *d = g * inv);
+            }
+        }
+    }
+}

@@ -371,3 +371,227 @@ fn evaluate_with(
         accuracy: accuracy.result(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Mnist;
+    use crate::layer::{build, Arg, Kind};
+    use crate::runtime::init_model;
+    use crate::train::{Adam, Sgd};
+    use crate::value::Value;
+
+    fn layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
+        let args: Vec<Arg> = args
+            .iter()
+            .map(|(n, v)| Arg {
+                name: Some(n),
+                value: *v,
+            })
+            .collect();
+        build(kind, &args).expect("a valid layer")
+    }
+
+    fn dense(units: i64, activation: &'static str) -> Layer {
+        layer(
+            Kind::Dense,
+            &[
+                ("units", Value::Int(units)),
+                ("activation", Value::Str(activation)),
+            ],
+        )
+    }
+
+    /// Three noisy clusters in the plane, labelled by cluster.
+    fn clusters(n: usize, seed: u64) -> Dataset {
+        let mut rng = crate::runtime::Rng(seed);
+        let mut u = || (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+        let centres = [[1.0, 0.0], [-0.5, 0.8], [-0.5, -0.8]];
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..n {
+            let c = i % 3;
+            x.push(centres[c][0] + 0.6 * u());
+            x.push(centres[c][1] + 0.6 * u());
+            y.push(c as u32);
+        }
+        Dataset::new(x, y, vec![2]).unwrap()
+    }
+
+    fn small_model() -> Vec<Layer> {
+        vec![
+            dense(16, "relu"),
+            layer(Kind::Dropout, &[("rate", Value::Float(0.2))]),
+            dense(3, "softmax"),
+        ]
+    }
+
+    fn quiet<'a>(epochs: usize, seed: u64) -> FitOptions<'a> {
+        FitOptions {
+            epochs,
+            batch_size: 16,
+            optimizer: Box::new(Adam::new(0.01)),
+            seed,
+            verbose: Verbose::Silent,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn learns_clusters_and_the_same_seed_gives_the_same_run() {
+        let layers = small_model();
+        let input = Shape::new(&[2]);
+        let data = clusters(300, 1);
+        let test = clusters(90, 2);
+        let run = |seed: u64| {
+            let mut w = init_model(&layers, input, 3).unwrap();
+            let mut options = quiet(8, seed);
+            options.validation = Some(&test);
+            let h = fit(&layers, input, &mut w, &data, options).unwrap();
+            (w, h)
+        };
+        let (w1, h1) = run(9);
+        let (w2, h2) = run(9);
+        assert_eq!(w1, w2);
+        assert_eq!(h1, h2);
+        let (w3, _) = run(10);
+        assert_ne!(w1, w3, "another seed shuffles and drops out differently");
+        let names: Vec<&str> = h1.names().collect();
+        assert_eq!(names, ["accuracy", "loss", "val_accuracy", "val_loss"]);
+        let losses = h1.get("loss").unwrap();
+        assert_eq!(losses.len(), 8);
+        assert!(losses[7] < losses[0] * 0.5, "{losses:?}");
+        assert!(h1.last("val_accuracy").unwrap() > 0.9, "{h1:?}");
+        let e = evaluate(
+            &layers,
+            input,
+            &w1,
+            &test,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            32,
+        )
+        .unwrap();
+        assert_eq!(Some(e.accuracy), h1.last("val_accuracy"));
+        assert_eq!(Some(e.loss), h1.last("val_loss"));
+    }
+
+    #[test]
+    fn other_losses_train_too() {
+        let input = Shape::new(&[2]);
+        let data = clusters(300, 1);
+        for (loss, last) in [
+            (
+                Loss::CategoricalCrossentropy { from_logits: false },
+                "softmax",
+            ),
+            (
+                Loss::SparseCategoricalCrossentropy { from_logits: true },
+                "linear",
+            ),
+            (Loss::MeanSquaredError, "sigmoid"),
+        ] {
+            let layers = [dense(16, "tanh"), dense(3, last)];
+            let mut w = init_model(&layers, input, 3).unwrap();
+            let mut options = quiet(10, 1);
+            options.loss = loss;
+            options.validation_split = 0.2;
+            let h = fit(&layers, input, &mut w, &data, options).unwrap();
+            assert!(h.last("val_accuracy").unwrap() > 0.85, "{loss:?}: {h:?}");
+        }
+    }
+
+    #[test]
+    fn checkpoints_are_the_weights_after_each_epoch() {
+        let layers = small_model();
+        let input = Shape::new(&[2]);
+        let data = clusters(60, 1);
+        let path =
+            std::env::temp_dir().join(format!("fit-checkpoint-{}.safetensors", std::process::id()));
+        let mut w = init_model(&layers, input, 3).unwrap();
+        let mut options = quiet(2, 1);
+        options.checkpoint = Some(path.clone());
+        options.optimizer = Box::new(Sgd::new(0.1));
+        fit(&layers, input, &mut w, &data, options).unwrap();
+        let names = ["dense", "dropout", "dense_1"];
+        let saved = runtime::load_model(&path, &names, &layers, input).unwrap();
+        std::fs::remove_file(&path).ok();
+        assert_eq!(saved, w);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        let layers = small_model();
+        let input = Shape::new(&[2]);
+        let data = clusters(30, 1);
+        let mut w = init_model(&layers, input, 3).unwrap();
+        let fit_with = |w: &mut [LayerWeights], d: &Dataset, f: fn(&mut FitOptions)| {
+            let mut o = quiet(1, 0);
+            f(&mut o);
+            fit(&layers, input, w, d, o).unwrap_err().message
+        };
+        let bad_labels = Dataset::new(data.x.clone(), vec![5; 30], vec![2]).unwrap();
+        let m = fit_with(&mut w, &bad_labels, |_| {});
+        assert!(
+            m.contains("training label 5 (sample 0) is out of range"),
+            "{m}"
+        );
+        let wrong_shape = Dataset::new(data.x.clone(), data.y.clone(), vec![1, 2]).unwrap();
+        let m = fit_with(&mut w, &wrong_shape, |_| {});
+        assert!(
+            m.contains("have shape [1, 2], but the model's input is (2,)"),
+            "{m}"
+        );
+        let m = fit_with(&mut w, &data, |o| o.batch_size = 0);
+        assert!(m.contains("batch_size"), "{m}");
+        let m = fit_with(&mut w, &data, |o| o.validation_split = 1.5);
+        assert!(m.contains("validation_split"), "{m}");
+        let m = fit_with(&mut w[..2], &data, |_| {});
+        assert!(m.contains("3 layers but 2 sets of weights"), "{m}");
+        let mut short = w.clone();
+        short[0].tensors[0].data.pop();
+        short[0].tensors[0].shape = vec![1, 16];
+        let m = fit_with(&mut short, &data, |_| {});
+        assert!(m.contains("layer 0 (`Dense`)"), "{m}");
+        let e = evaluate(
+            &layers,
+            input,
+            &w,
+            &bad_labels,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            8,
+        );
+        assert!(e.is_err());
+    }
+
+    /// The proof on real digits: the MLP 784-128-10 above 90 % test accuracy after two
+    /// epochs of Adam, batch 128, on the project's 8,000 training digits.
+    #[test]
+    fn mnist_mlp_learns_in_two_epochs() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/mnist");
+        let data = Mnist::load(dir).expect("the MNIST files in data/mnist");
+        let layers = [Layer::FLATTEN, dense(128, "relu"), dense(10, "softmax")];
+        let input = Shape::new(&[28, 28]);
+        let mut w = init_model(&layers, input, 1).unwrap();
+        let options = FitOptions {
+            epochs: 2,
+            batch_size: 128,
+            optimizer: Box::new(Adam::default()),
+            verbose: Verbose::Silent,
+            ..Default::default()
+        };
+        let h = fit(&layers, input, &mut w, &data.train, options).unwrap();
+        let e = evaluate(
+            &layers,
+            input,
+            &w,
+            &data.test,
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            128,
+        )
+        .unwrap();
+        assert!(
+            e.accuracy > 0.90,
+            "test accuracy {} after {h:?}",
+            e.accuracy
+        );
+    }
+}

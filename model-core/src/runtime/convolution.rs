@@ -78,7 +78,7 @@ impl Window {
 }
 
 /// The window of a (non-transposed) convolution from its input to its output shape.
-fn conv_window(kind: Kind, c: &Conv, input: &Shape, output: &Shape) -> Window {
+pub(crate) fn conv_window(kind: Kind, c: &Conv, input: &Shape, output: &Shape) -> Window {
     let r = kind.spatial_rank();
     let (size, _) = grid(input, r);
     let (out, _) = grid(output, r);
@@ -342,19 +342,19 @@ fn copy(dst: &mut [f32], src: &[f32]) {
 }
 
 /// The input of a convolution, read a row of im2col at a time.
-struct Source<'a> {
-    w: &'a Window,
-    x: &'a [f32],
+pub(crate) struct Source<'a> {
+    pub(crate) w: &'a Window,
+    pub(crate) x: &'a [f32],
     /// Values per sample.
-    in_len: usize,
-    channels: usize,
+    pub(crate) in_len: usize,
+    pub(crate) channels: usize,
 }
 
 impl Source<'_> {
     /// Rows `row0..` of the im2col matrix over the whole batch (row = sample · positions +
     /// position), as many as fit `cols`: for each tap, the `cg` channels from `c0`, zeros
     /// outside the input.
-    fn im2col(&self, row0: usize, c0: usize, cg: usize, cols: &mut [f32]) {
+    pub(crate) fn im2col(&self, row0: usize, c0: usize, cg: usize, cols: &mut [f32]) {
         let w = self.w;
         let [_, h, wd] = w.size;
         let [_, oh_n, ow_n] = w.out;

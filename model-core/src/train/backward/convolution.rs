@@ -1,35 +1,260 @@
-//! Convolutions (stub).
-use super::{Cache, Pass};
-use crate::layer::{Conv, Kind};
+//! Convolutions `Conv1D/2D/3D` (groups, strides, dilation, 'valid', 'same' and 'causal'
+//! padding): the forward pass is the runtime's; the backward pass rebuilds the im2col
+//! columns with the runtime's `im2col`, a block of rows at a time, and takes
+//! `dkernel = colsᵀ · dz` and `dcols = dz · kernelᵀ` with the runtime's matrix product,
+//! then adds `dcols` back onto the input positions they were read from (col2im, the
+//! adjoint of im2col).
+//!
+//! Big batches are split by samples over the cores: each thread has its own columns and
+//! its own partial kernel gradient, summed at the end; the input gradients of different
+//! samples do not overlap.
+//!
+//! Not yet: the transposed, separable and depthwise convolutions.
 
-pub(crate) fn supported(_kind: Kind) -> bool {
-    false
+use rayon::prelude::*;
+
+use super::activation::{self, needs_input};
+use super::core::column_sums;
+use super::{Cache, Pass};
+use crate::layer::{Activation, Conv, Kind};
+use crate::runtime::convolution::{conv_window, Source, Window};
+use crate::runtime::kernels::{matmul_serial, threads_for, Mat};
+use crate::runtime::{self, elements};
+
+/// About this many values of im2col columns per block.
+const BLOCK_VALUES: usize = 1 << 18;
+
+pub(crate) fn supported(kind: Kind) -> bool {
+    matches!(kind, Kind::Conv1D | Kind::Conv2D | Kind::Conv3D)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The runtime's convolution; the pre-activation is kept when the activation's derivative
+/// needs it.
 pub(crate) fn forward(
-    _kind: Kind,
-    _c: &Conv,
-    _p: &Pass,
-    _x: &[f32],
-    _y: &mut [f32],
-    _cache: &mut Cache,
-    _scratch: &mut Vec<f32>,
+    kind: Kind,
+    c: &Conv,
+    p: &Pass,
+    x: &[f32],
+    y: &mut [f32],
+    cache: &mut Cache,
+    scratch: &mut Vec<f32>,
 ) {
+    let keep = needs_input(c.activation);
+    let conv = Conv {
+        activation: if keep {
+            Activation::Linear
+        } else {
+            c.activation
+        },
+        ..*c
+    };
+    let need = runtime::scratch_len(p.layer, &p.input, &p.output, p.batch);
+    if scratch.len() < need {
+        scratch.resize(need, 0.0);
+    }
+    runtime::convolution::forward(kind, &conv, &p.step(), x, y, &mut scratch[..need]);
+    if keep {
+        cache.a.clear();
+        cache.a.extend_from_slice(y);
+        runtime::activation::apply(c.activation, y, c.filters);
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
-    _kind: Kind,
-    _c: &Conv,
-    _p: &Pass,
-    _x: &[f32],
-    _y: &[f32],
-    _dy: &[f32],
-    _dx: Option<&mut [f32]>,
-    _grads: &mut [Vec<f32>],
-    _cache: &Cache,
-    _linear: bool,
-    _scratch: &mut Vec<f32>,
+    kind: Kind,
+    c: &Conv,
+    p: &Pass,
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    grads: &mut [Vec<f32>],
+    cache: &Cache,
+    linear_output: bool,
+    scratch: &mut Vec<f32>,
 ) {
+    let filters = c.filters;
+    let dz: &[f32] = if linear_output || c.activation == Activation::Linear {
+        dy
+    } else {
+        scratch.resize(dy.len(), 0.0);
+        activation::backward(c.activation, &cache.a, y, dy, scratch, filters);
+        scratch
+    };
+    if c.use_bias {
+        column_sums(dz, filters, &mut grads[1]);
+    }
+    let w = conv_window(kind, c, &p.input, &p.output);
+    let channels = p.input.last();
+    let groups = c.groups.max(1);
+    let g = Geometry {
+        w: &w,
+        channels,
+        cg: channels / groups,
+        fg: filters / groups,
+        filters,
+        groups,
+        in_len: elements(&p.input),
+        positions: w.positions(),
+    };
+    let depth = w.taps() * g.cg;
+    let kernel = &p.weights[0].data;
+    let k_len = depth * filters;
+    let threads = threads_for(p.batch * g.positions * depth * filters)
+        .min(p.batch)
+        .max(1);
+    let dk = &mut grads[0];
+    dk.resize(k_len, 0.0);
+    if threads == 1 {
+        g.samples(x, dz, kernel, dx, dk);
+        return;
+    }
+    let share = p.batch.div_ceil(threads);
+    let out_len = g.positions * filters;
+    let mut partial = vec![0f32; threads * k_len];
+    let xs = x.par_chunks(share * g.in_len.max(1));
+    let zs = dz.par_chunks(share * out_len.max(1));
+    let ks = partial.par_chunks_mut(k_len.max(1));
+    match dx {
+        Some(dx) => xs
+            .zip(zs)
+            .zip(ks)
+            .zip(dx.par_chunks_mut(share * g.in_len.max(1)))
+            .for_each(|(((x, z), k), d)| g.samples(x, z, kernel, Some(d), k)),
+        None => xs
+            .zip(zs)
+            .zip(ks)
+            .for_each(|((x, z), k)| g.samples(x, z, kernel, None, k)),
+    }
+    dk.copy_from_slice(&partial[..k_len]);
+    for part in partial[k_len..].chunks_exact(k_len.max(1)) {
+        dk.iter_mut().zip(part).for_each(|(a, &b)| *a += b);
+    }
+}
+
+/// A convolution's sizes.
+struct Geometry<'a> {
+    w: &'a Window,
+    channels: usize,
+    /// Channels and filters per group.
+    cg: usize,
+    fg: usize,
+    filters: usize,
+    groups: usize,
+    /// Values per input sample.
+    in_len: usize,
+    positions: usize,
+}
+
+impl Geometry<'_> {
+    /// The gradients of the samples `x` (whole samples) with output gradients `dz`:
+    /// the kernel's into `dk` (overwritten), the input's into `dx` when asked.
+    fn samples(
+        &self,
+        x: &[f32],
+        dz: &[f32],
+        kernel: &[f32],
+        mut dx: Option<&mut [f32]>,
+        dk: &mut [f32],
+    ) {
+        let (cg, fg, filters) = (self.cg, self.fg, self.filters);
+        let depth = self.w.taps() * cg;
+        let rows_total = dz.len() / filters.max(1);
+        let block = (BLOCK_VALUES / depth.max(1)).clamp(1, rows_total.max(1));
+        let mut cols = vec![0f32; block * depth];
+        let mut dcols = if dx.is_some() {
+            vec![0f32; block * depth]
+        } else {
+            Vec::new()
+        };
+        if let Some(dx) = dx.as_deref_mut() {
+            dx.fill(0.0);
+        }
+        let src = Source {
+            w: self.w,
+            x,
+            in_len: self.in_len,
+            channels: self.channels,
+        };
+        for grp in 0..self.groups {
+            let (c0, f0) = (grp * cg, grp * fg);
+            for row0 in (0..rows_total).step_by(block) {
+                let n = block.min(rows_total - row0);
+                let cols = &mut cols[..n * depth];
+                src.im2col(row0, c0, cg, cols);
+                let dz_block = Mat {
+                    data: &dz[row0 * filters + f0..],
+                    rs: filters,
+                    cs: 1,
+                };
+                // dkernel[:, group] (+)= colsᵀ · dz[:, group]
+                matmul_serial(
+                    depth,
+                    n,
+                    fg,
+                    Mat {
+                        data: cols,
+                        rs: 1,
+                        cs: depth,
+                    },
+                    dz_block,
+                    &mut dk[f0..],
+                    filters,
+                    row0 > 0,
+                );
+                if let Some(dx) = dx.as_deref_mut() {
+                    // dcols = dz[:, group] · kernel[:, group]ᵀ
+                    let dcols = &mut dcols[..n * depth];
+                    matmul_serial(
+                        n,
+                        fg,
+                        depth,
+                        dz_block,
+                        Mat {
+                            data: &kernel[f0..],
+                            rs: 1,
+                            cs: filters,
+                        },
+                        dcols,
+                        depth,
+                        false,
+                    );
+                    self.col2im(row0, c0, dcols, dx);
+                }
+            }
+        }
+    }
+
+    /// Adds each im2col value of rows `row0..` (channels `c0..c0 + cg` of each tap) back
+    /// onto the input value it was read from.
+    fn col2im(&self, row0: usize, c0: usize, dcols: &[f32], dx: &mut [f32]) {
+        let w = self.w;
+        let [_, h, wd] = w.size;
+        let [_, oh_n, ow_n] = w.out;
+        let cg = self.cg;
+        let depth = w.taps() * cg;
+        for (r, src) in dcols.chunks_exact(depth).enumerate() {
+            let row = row0 + r;
+            let (sample, p) = (row / self.positions, row % self.positions);
+            let (od, oh, ow) = (p / (oh_n * ow_n), (p / ow_n) % oh_n, p % ow_n);
+            let ds = &mut dx[sample * self.in_len..(sample + 1) * self.in_len];
+            let mut at = 0;
+            for kd in 0..w.kernel[0] {
+                let id = w.source(0, od, kd);
+                for kh in 0..w.kernel[1] {
+                    let ih = w.source(1, oh, kh);
+                    for kw in 0..w.kernel[2] {
+                        if let (Some(id), Some(ih), Some(iw)) = (id, ih, w.source(2, ow, kw)) {
+                            let to = ((id * h + ih) * wd + iw) * self.channels + c0;
+                            for (d, &v) in ds[to..to + cg].iter_mut().zip(&src[at..at + cg]) {
+                                *d += v;
+                            }
+                        }
+                        at += cg;
+                    }
+                }
+            }
+        }
+    }
 }

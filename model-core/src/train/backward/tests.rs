@@ -523,3 +523,160 @@ fn time_distributed_dense() {
         2,
     );
 }
+
+fn conv(
+    kind: Kind,
+    filters: i64,
+    kernel: Value<'static>,
+    extra: &[(&'static str, Value<'static>)],
+) -> Layer {
+    let mut args = vec![("filters", Value::Int(filters)), ("kernel_size", kernel)];
+    args.extend_from_slice(extra);
+    layer(kind, &args)
+}
+
+#[test]
+fn conv1d_2d_3d_groups_dilation_padding() {
+    let same = ("padding", Value::Str("same"));
+    check(conv(Kind::Conv1D, 3, Value::Int(3), &[]), &[7, 2], 2);
+    check(
+        conv(
+            Kind::Conv1D,
+            2,
+            Value::Int(2),
+            &[
+                ("padding", Value::Str("causal")),
+                ("dilation_rate", Value::Int(2)),
+            ],
+        ),
+        &[6, 3],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv1D,
+            4,
+            Value::Int(3),
+            &[
+                ("strides", Value::Int(2)),
+                same,
+                ("activation", Value::Str("gelu")),
+            ],
+        ),
+        &[7, 2],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv2D,
+            3,
+            ints(&[3, 2]),
+            &[("activation", Value::Str("relu"))],
+        ),
+        &[5, 4, 2],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv2D,
+            4,
+            ints(&[3, 3]),
+            &[same, ("strides", ints(&[2, 2])), ("groups", Value::Int(2))],
+        ),
+        &[5, 6, 4],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv2D,
+            2,
+            ints(&[2, 2]),
+            &[
+                ("dilation_rate", ints(&[2, 2])),
+                ("use_bias", Value::Bool(false)),
+            ],
+        ),
+        &[5, 5, 3],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv2D,
+            3,
+            ints(&[1, 1]),
+            &[("activation", Value::Str("tanh"))],
+        ),
+        &[3, 3, 2],
+        2,
+    );
+    check(
+        conv(Kind::Conv3D, 2, ints(&[2, 2, 2]), &[same]),
+        &[3, 3, 3, 2],
+        2,
+    );
+}
+
+#[test]
+fn conv2d_across_threads_and_blocks() {
+    // Big enough to be split over the cores and into several blocks of columns.
+    check(
+        conv(
+            Kind::Conv2D,
+            16,
+            ints(&[3, 3]),
+            &[("activation", Value::Str("tanh"))],
+        ),
+        &[30, 30, 8],
+        8,
+    );
+}
+
+#[test]
+#[ignore = "not written yet: Conv1DTranspose/Conv2DTranspose/Conv3DTranspose have no backward pass"]
+fn conv_transpose() {
+    check(
+        conv(Kind::Conv2DTranspose, 2, ints(&[3, 3]), &[]),
+        &[3, 3, 2],
+        2,
+    );
+}
+
+#[test]
+#[ignore = "not written yet: SeparableConv1D/2D have no backward pass"]
+fn separable_conv() {
+    check(
+        conv(Kind::SeparableConv2D, 2, ints(&[3, 3]), &[]),
+        &[4, 4, 2],
+        2,
+    );
+}
+
+#[test]
+#[ignore = "not written yet: DepthwiseConv1D/2D have no backward pass"]
+fn depthwise_conv() {
+    check(
+        layer(Kind::DepthwiseConv2D, &[("kernel_size", ints(&[3, 3]))]),
+        &[4, 4, 2],
+        2,
+    );
+}
+
+#[test]
+#[ignore = "not written yet: SimpleRNN, LSTM and GRU have no backward pass through time"]
+fn recurrent_through_time() {
+    check(layer(Kind::LSTM, &[("units", Value::Int(3))]), &[4, 2], 2);
+}
+
+#[test]
+#[ignore = "not written yet: Bidirectional (needs the recurrent backward pass)"]
+fn bidirectional() {
+    static INNER: Layer = Layer {
+        kind: Kind::GRU,
+        config: crate::layer::Config::Recurrent(crate::layer::Recurrent::default_for(Kind::GRU)),
+    };
+    check(
+        layer(Kind::Bidirectional, &[("layer", Value::Layer(&INNER))]),
+        &[4, 2],
+        2,
+    );
+}

@@ -70,6 +70,10 @@
 extern crate self as model;
 
 pub use model_core::data;
+pub use model_core::train;
+pub use model_core::train::{
+    Adam, AdamW, Evaluation, FitOptions, History, Loss, RmsProp, Sgd, TrainError, Verbose,
+};
 pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tensor, Workspace};
 pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
 /// Declares a Keras-style sequential model: see the [crate documentation](crate).

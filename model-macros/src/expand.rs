@@ -482,6 +482,36 @@ fn runtime_methods(
             ::model::runtime::predict_into(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch, out, workspace)
         }
 
+        /// Trains the model on `train` (Keras's `fit`): mini-batches, the optimizer and loss of
+        /// `options`, a progress bar per epoch in a terminal, validation, checkpoints.
+        /// Returns the per-epoch metrics. The weights are updated in place; on an error they
+        /// stay as the last completed step left them.
+        pub fn fit(
+            &mut self,
+            train: &::model::data::Dataset,
+            options: ::model::train::FitOptions<'_>,
+        ) -> ::core::result::Result<::model::train::History, ::model::train::TrainError> {
+            let options = ::model::train::FitOptions {
+                layer_names: options.layer_names.or(::core::option::Option::Some(&Self::__MODEL_NAMES)),
+                ..options
+            };
+            let mut weights = ::std::vec![#(::core::mem::take(&mut self.#fields)),*];
+            let result = ::model::train::fit(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &mut weights, train, options);
+            *self = Self::from_layer_weights(weights);
+            result
+        }
+
+        /// The loss and accuracy on `data` in inference mode (Keras's `evaluate`), 32 samples
+        /// at a time.
+        pub fn evaluate(
+            &self,
+            data: &::model::data::Dataset,
+            loss: ::model::train::Loss,
+        ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> {
+            let weights = ::std::vec![#(::core::clone::Clone::clone(&self.#fields)),*];
+            ::model::train::evaluate(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &weights, data, loss, 32)
+        }
+
         #predict_one
     }
 }

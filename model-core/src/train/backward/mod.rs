@@ -64,10 +64,6 @@ impl<'a> Pass<'a> {
     pub fn in_len(&self) -> usize {
         self.batch * runtime::elements(&self.input)
     }
-
-    pub fn out_len(&self) -> usize {
-        self.batch * runtime::elements(&self.output)
-    }
 }
 
 pub(crate) fn runtime_error(e: RuntimeError) -> TrainError {

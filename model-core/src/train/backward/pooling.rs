@@ -56,7 +56,8 @@ pub(crate) fn backward(
     let (w, channels) = window(kind, c, p);
     let max = is_max(kind);
     let (in_len, out_len) = (elements(&p.input).max(1), elements(&p.output).max(1));
-    let one = |((xs, ds), (ys, gs)): ((&[f32], &mut [f32]), (&[f32], &[f32]))| {
+    type Pair<'a> = (&'a [f32], &'a [f32]);
+    let one = |((xs, ds), (ys, gs)): ((&[f32], &mut [f32]), Pair)| {
         sample(&w, channels, max, xs, ys, gs, ds)
     };
     if threads_for(p.batch * out_len * w.taps()) > 1 {
@@ -87,7 +88,8 @@ fn sample(
 ) {
     let [_, h, wd] = w.size;
     ds.fill(0.0);
-    let mut done = vec![false; channels];
+    let mut cells = Vec::with_capacity(w.taps());
+    let mut winner: Vec<usize> = Vec::with_capacity(channels);
     for (row, (out, g)) in ys
         .chunks_exact(channels.max(1))
         .zip(gs.chunks_exact(channels.max(1)))
@@ -98,9 +100,8 @@ fn sample(
             (row / w.out[2]) % w.out[1],
             row % w.out[2],
         );
-        let mut cells = [0usize; 64];
-        let mut count = 0usize;
-        let mut extra = Vec::new();
+        // The window's cells inside the input, in the forward pass's order.
+        cells.clear();
         for kd in 0..w.kernel[0] {
             let Some(id) = w.source(0, od, kd) else {
                 continue;
@@ -110,33 +111,30 @@ fn sample(
                     continue;
                 };
                 for kw in 0..w.kernel[2] {
-                    let Some(iw) = w.source(2, ow, kw) else {
-                        continue;
-                    };
-                    let at = ((id * h + ih) * wd + iw) * channels;
-                    if count < cells.len() {
-                        cells[count] = at;
-                    } else {
-                        extra.push(at);
+                    if let Some(iw) = w.source(2, ow, kw) {
+                        cells.push(((id * h + ih) * wd + iw) * channels);
                     }
-                    count += 1;
                 }
             }
         }
-        let all = cells[..count.min(cells.len())].iter().chain(&extra);
         if max {
-            done.fill(false);
-            for &at in all {
-                for ch in 0..channels {
-                    if !done[ch] && xs[at + ch] == out[ch] {
-                        ds[at + ch] += g[ch];
-                        done[ch] = true;
-                    }
+            // The first cell holding the maximum, as the forward pass's strict `>` kept it:
+            // the cells in reverse order, each match replacing the last (no branches).
+            winner.clear();
+            winner.resize(channels, usize::MAX);
+            for &at in cells.iter().rev() {
+                for ((win, &v), &o) in winner.iter_mut().zip(&xs[at..at + channels]).zip(out) {
+                    *win = if v == o { at } else { *win };
                 }
             }
-        } else if count > 0 {
-            let inv = 1.0 / count as f32;
-            for &at in all {
+            for (ch, (&at, &g)) in winner.iter().zip(g).enumerate() {
+                if at != usize::MAX {
+                    ds[at + ch] += g;
+                }
+            }
+        } else if !cells.is_empty() {
+            let inv = 1.0 / cells.len() as f32;
+            for &at in &cells {
                 for ch in 0..channels {
                     ds[at + ch] += g[ch] * inv;
                 }

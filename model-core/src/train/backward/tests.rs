@@ -48,7 +48,7 @@ fn objective(l: &Layer, input: Shape, w: &[Tensor], x: &[f32], batch: usize, r: 
         batch,
         weights: w,
     };
-    let mut y = vec![0.0; p.out_len()];
+    let mut y = vec![0.0; batch * output.dims().iter().product::<usize>()];
     forward(
         &p,
         x,

@@ -1,5 +1,6 @@
-//! Expansion time of `model!` on large models: a generated 1,000-layer model and a model
-//! with a 100-layer convolutional stack.
+//! Expansion time of `model!` on large models (a generated 1,000-layer model, a model with
+//! a 100-layer convolutional stack) and on the 400 valid models of the Keras reference
+//! corpus written in the DSL.
 //!
 //! A proc-macro crate cannot export functions, but the macro's phases run on
 //! `proc_macro2`, which works outside the compiler; so this bench compiles the macro's own
@@ -17,8 +18,91 @@ mod expand;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use proc_macro2::TokenStream;
+use serde_json::Value as Json;
 use std::hint::black_box;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// A Keras config value in the DSL (`[3, 3]` → `(3, 3)`, `"same"` → `same`).
+fn dsl_value(v: &Json) -> String {
+    match v {
+        Json::Null => "None".into(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) if n.is_i64() => n.to_string(),
+        Json::Number(n) => format!("{:?}", n.as_f64().unwrap_or(0.0)),
+        Json::String(s) => s.clone(),
+        Json::Array(items) => {
+            let items: Vec<String> = items.iter().map(dsl_value).collect();
+            if items.len() == 1 {
+                format!("({},)", items[0])
+            } else {
+                format!("({})", items.join(", "))
+            }
+        }
+        Json::Object(_) => dsl_layer(v),
+    }
+}
+
+/// A Keras layer config in the DSL, every argument by keyword.
+fn dsl_layer(l: &Json) -> String {
+    let class = l["class_name"].as_str().unwrap_or("?");
+    let args: Vec<String> = l["config"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| {
+            !(v.is_null() && k.as_str() != "max_value") && k.as_str() != "output_padding"
+        })
+        .map(|(k, v)| format!("{k} = {}", dsl_value(v)))
+        .collect();
+    if args.is_empty() {
+        class.to_string()
+    } else {
+        format!("{class}({})", args.join(", "))
+    }
+}
+
+/// Every valid model of the reference corpus, written in the DSL.
+fn corpus_models() -> Vec<TokenStream> {
+    let dir = std::env::var_os("KERAS_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models")
+        });
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    paths.retain(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("random_"))
+    });
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| serde_json::from_str::<Json>(&std::fs::read_to_string(p).ok()?).ok())
+        .map(|m| {
+            let dims: Vec<String> = m["input_shape"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| d.to_string())
+                .collect();
+            let layers: Vec<String> = m["layers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(dsl_layer)
+                .collect();
+            format!(
+                "#[model(allow(softmax_axis_of_one, dropout_last))] struct M {{ input: [{}], {} }}",
+                dims.join(", "),
+                layers.join(", ")
+            )
+            .parse()
+            .expect("valid tokens")
+        })
+        .collect()
+}
 
 /// 1,000 layers of the seed vocabulary: dense blocks with activations and dropout.
 fn thousand_layers() -> TokenStream {
@@ -65,6 +149,27 @@ fn bench(c: &mut Criterion) {
             b.iter(|| expand::model(black_box(tokens.clone())))
         });
     }
+    let corpus = corpus_models();
+    assert_eq!(
+        corpus.len(),
+        400,
+        "the 400 valid models of the reference corpus"
+    );
+    for tokens in &corpus {
+        let out = expand::model(tokens.clone()).to_string();
+        assert!(
+            !out.contains("compile_error"),
+            "a corpus model does not expand cleanly: {tokens}"
+        );
+    }
+    group.throughput(Throughput::Elements(corpus.len() as u64));
+    group.bench_function("400 corpus models", |b| {
+        b.iter(|| {
+            for tokens in &corpus {
+                black_box(expand::model(tokens.clone()));
+            }
+        })
+    });
     group.finish();
 }
 

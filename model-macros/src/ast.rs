@@ -365,7 +365,9 @@ fn parse_value(input: ParseStream) -> syn::Result<ValueDef> {
         let mut items: Vec<ValueDef> = items.into_iter().map(|v| v.0).collect();
         // `(3)` is just 3; `(3,)` is a 1-tuple, as in Rust and Python.
         if items.len() == 1 && !trailing {
-            return Ok(items.pop().expect("one item"));
+            if let Some(only) = items.pop() {
+                return Ok(only);
+            }
         }
         return Ok(ValueDef::Tuple(items, paren.span.join()));
     }

@@ -260,10 +260,10 @@ fn build_layer<'a>(
     match build(kind, &args) {
         Ok(layer) => Some(layer),
         Err(e) => {
-            let span = match e.arg() {
-                Some(i) => match (&def.args[i].name, e) {
+            let span = match e.arg().and_then(|i| def.args.get(i)) {
+                Some(arg) => match (&arg.name, e) {
                     (Some(n), ArgError::Unknown { .. } | ArgError::Duplicate { .. }) => n.span(),
-                    _ => def.args[i].value.span(),
+                    _ => arg.value.span(),
                 },
                 None => def.kind.span(),
             };

@@ -37,7 +37,7 @@ mod io;
 pub(crate) mod kernels;
 mod normalization;
 pub(crate) mod pooling;
-mod recurrent;
+pub(crate) mod recurrent;
 mod regularization;
 pub(crate) mod reshaping;
 mod spec;

@@ -4,6 +4,9 @@
 //! The input projection of every step is one product up front; each step then multiplies
 //! the state by the recurrent kernel. With `go_backwards` the steps run from the last, and
 //! the returned sequence is in the order they ran, as in Keras.
+//!
+//! Training asks [`run`] for a trace of every step (see [`trace_len`]): each step's gate
+//! values and states, from which the backward pass goes back through time.
 
 use super::activation::scalar_fn;
 use super::kernels::{add_bias, matmul, Mat};
@@ -26,13 +29,27 @@ pub(crate) fn forward(c: &Recurrent, s: &Step, x: &[f32], y: &mut [f32], scratch
         x,
         y,
         scratch,
+        None,
     );
 }
 
+/// The length of the trace of one direction over `batch` inputs of shape `input`: for
+/// each step in the order run, `[batch, gates·units]` gate values, `[batch, units]` states
+/// `h`, `[batch, units]` auxiliary values.
+///
+/// The gate values are after their activations (LSTM `i, f, g, o`; GRU `z, r, h̃`); the
+/// auxiliary values are the LSTM's cell state `c`, the `reset_after` GRU's recurrent part
+/// of the candidate (`h·U_h + b_h`, before the reset gate), the classic GRU's `r ⊙ h` of
+/// the step before.
+pub(crate) fn trace_len(c: &Recurrent, input: &Shape, batch: usize) -> usize {
+    input.dim(0) * batch * (c.gates() + 2) * c.units
+}
+
 /// One recurrent layer over `x` (`[batch, steps, features]`), writing `[batch, steps,
-/// units]` or `[batch, units]` into `y`.
+/// units]` or `[batch, units]` into `y`; with `trace` (of [`trace_len`]), also every
+/// step's gates and states.
 #[allow(clippy::too_many_arguments)]
-fn run(
+pub(crate) fn run(
     c: &Recurrent,
     backwards: bool,
     input: Shape,
@@ -41,6 +58,7 @@ fn run(
     x: &[f32],
     y: &mut [f32],
     scratch: &mut [f32],
+    mut trace: Option<&mut [f32]>,
 ) {
     let (steps, features, u) = (input.dim(0), input.dim(1), c.units);
     let width = c.gates() * u;
@@ -113,6 +131,7 @@ fn run(
                         let o = gate(xt[3 * u + j] + r[3 * u + j]);
                         cb[j] = f * cb[j] + i * g;
                         hb[j] = o * act(cb[j]);
+                        (r[j], r[u + j], r[2 * u + j], r[3 * u + j]) = (i, f, g, o);
                     }
                 }
                 Kind::GRU if c.reset_after => {
@@ -121,6 +140,8 @@ fn run(
                         let rr = gate(xt[u + j] + r[u + j]);
                         let hh = act(xt[2 * u + j] + rr * r[2 * u + j]);
                         hb[j] = z * hb[j] + (1.0 - z) * hh;
+                        cb[j] = r[2 * u + j];
+                        (r[j], r[u + j], r[2 * u + j]) = (z, rr, hh);
                     }
                 }
                 Kind::GRU => {
@@ -156,14 +177,23 @@ fn run(
             );
             for b in 0..batch {
                 let xt = &xw[(b * steps + t) * width..][..width];
-                let r = &rec[b * width..][..width];
+                let r = &mut rec[b * width..][..width];
                 let hb = &mut h[b * u..][..u];
                 for j in 0..u {
                     let z = r[j];
                     let hh = act(xt[2 * u + j] + r[2 * u + j]);
                     hb[j] = z * hb[j] + (1.0 - z) * hh;
+                    r[2 * u + j] = hh;
                 }
             }
+        }
+        if let Some(tr) = trace.as_deref_mut() {
+            // The gates as left in `rec` by the cells above, then `h` and `state`.
+            let per = batch * width + 2 * batch * u;
+            let (g, rest) = tr[step * per..][..per].split_at_mut(batch * width);
+            g.copy_from_slice(rec);
+            rest[..batch * u].copy_from_slice(h);
+            rest[batch * u..].copy_from_slice(state);
         }
         if c.return_sequences {
             for b in 0..batch {
@@ -199,6 +229,26 @@ pub(crate) fn bidirectional(
     y: &mut [f32],
     scratch: &mut [f32],
 ) {
+    bidirectional_traced(c, s, x, y, scratch, None);
+}
+
+/// [`bidirectional`], with the trace of the forward direction then the backward one
+/// (each of [`trace_len`]).
+pub(crate) fn bidirectional_traced(
+    c: &Bidirectional,
+    s: &Step,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+    trace: Option<&mut [f32]>,
+) {
+    let (trace_fwd, trace_bwd) = match trace {
+        Some(t) => {
+            let (f, b) = t.split_at_mut(t.len() / 2);
+            (Some(f), Some(b))
+        }
+        None => (None, None),
+    };
     let l = &c.layer;
     let rows = s.batch
         * if l.return_sequences {
@@ -219,6 +269,7 @@ pub(crate) fn bidirectional(
         x,
         fwd,
         rest,
+        trace_fwd,
     );
     run(
         l,
@@ -229,6 +280,7 @@ pub(crate) fn bidirectional(
         x,
         bwd,
         rest,
+        trace_bwd,
     );
     if l.return_sequences {
         let steps = s.input.dim(0);

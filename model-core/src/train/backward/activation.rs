@@ -22,6 +22,34 @@ pub(crate) fn needs_input(a: Activation) -> bool {
     )
 }
 
+/// `a'(z)` as a function of `y = a(z)`, for the element-wise activations whose derivative
+/// needs only the output (`None` for the others: softmax and log-softmax, and those that
+/// [`needs_input`]).
+pub(crate) fn from_output(a: Activation) -> Option<fn(f32) -> f32> {
+    Some(match a {
+        Activation::Linear => |_| 1.0,
+        Activation::Relu => |v| f32::from(u8::from(v > 0.0)),
+        Activation::Relu6 => |v| f32::from(u8::from(v > 0.0 && v < 6.0)),
+        Activation::Sigmoid => |v| v * (1.0 - v),
+        Activation::HardSigmoid => |v| if v > 0.0 && v < 1.0 { 1.0 / 6.0 } else { 0.0 },
+        Activation::Tanh => |v| 1.0 - v * v,
+        // σ(z) = 1 − e^(−softplus(z)).
+        Activation::Softplus => |v| -(-v).exp_m1(),
+        Activation::Softsign => |v| (1.0 - v.abs()) * (1.0 - v.abs()),
+        Activation::Elu => |v| if v > 0.0 { 1.0 } else { v + 1.0 },
+        Activation::Selu => |v| {
+            if v > 0.0 {
+                SELU_SCALE
+            } else {
+                v + SELU_SCALE * SELU_ALPHA
+            }
+        },
+        Activation::Exponential => |v| v,
+        Activation::LeakyRelu => |v| if v > 0.0 { 1.0 } else { LEAKY_RELU_SLOPE },
+        _ => return None,
+    })
+}
+
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -54,23 +82,6 @@ pub(crate) fn backward(
                 *d = if v > 0.0 { g } else { 0.0 };
             }
         }
-        Activation::Relu6 => each(dz, &|v| f32::from(u8::from(v > 0.0 && v < 6.0))),
-        Activation::Sigmoid => each(dz, &|v| v * (1.0 - v)),
-        Activation::HardSigmoid => each(dz, &|v| if v > 0.0 && v < 1.0 { 1.0 / 6.0 } else { 0.0 }),
-        Activation::Tanh => each(dz, &|v| 1.0 - v * v),
-        // σ(z) = 1 − e^(−softplus(z)).
-        Activation::Softplus => each(dz, &|v| -(-v).exp_m1()),
-        Activation::Softsign => each(dz, &|v| (1.0 - v.abs()) * (1.0 - v.abs())),
-        Activation::Elu => each(dz, &|v| if v > 0.0 { 1.0 } else { v + 1.0 }),
-        Activation::Selu => each(dz, &|v| {
-            if v > 0.0 {
-                SELU_SCALE
-            } else {
-                v + SELU_SCALE * SELU_ALPHA
-            }
-        }),
-        Activation::Exponential => each(dz, &|v| v),
-        Activation::LeakyRelu => each(dz, &|v| if v > 0.0 { 1.0 } else { LEAKY_RELU_SLOPE }),
         Activation::Softmax => {
             let w = last.max(1);
             for ((d, g), p) in dz
@@ -115,6 +126,12 @@ pub(crate) fn backward(
             let t = sp.tanh();
             t + x * (1.0 - t * t) * sigmoid(x)
         }),
+        // The rest read their derivative from the output.
+        _ => {
+            if let Some(f) = from_output(a) {
+                each(dz, &f);
+            }
+        }
     }
 }
 

@@ -72,6 +72,11 @@ pub(crate) fn runtime_error(e: RuntimeError) -> TrainError {
 
 /// A layer kind whose backward pass is not written yet.
 fn unsupported(layer: &Layer) -> TrainError {
+    match &layer.config {
+        Config::Recurrent(c) => return recurrent::refused(layer.kind, c),
+        Config::Bidirectional(c) => return recurrent::refused(layer.kind, &c.layer),
+        _ => {}
+    }
     TrainError::new(format!(
         "training through `{}` is not supported yet (no backward pass)",
         layer.kind.class_name()
@@ -81,7 +86,8 @@ fn unsupported(layer: &Layer) -> TrainError {
 /// Whether `layer` can be trained through (it has a backward pass).
 pub(crate) fn supported(layer: &Layer) -> bool {
     match &layer.config {
-        Config::Recurrent(_) | Config::Bidirectional(_) => false,
+        Config::Recurrent(c) => recurrent::supported(c),
+        Config::Bidirectional(c) => recurrent::supported(&c.layer),
         Config::Conv(_) => convolution::supported(layer.kind),
         Config::UpSampling(u) => reshaping::upsampling_supported(layer.kind, u),
         Config::TimeDistributed(inner) => supported(inner),
@@ -119,7 +125,18 @@ pub(crate) fn forward(
         }
         Config::Noise(c) => regularization::forward(layer.kind, c, p, x, y, cache, rng),
         Config::Normalization(c) => normalization::forward(c, p, x, y, cache),
-        Config::Recurrent(_) | Config::Bidirectional(_) => return Err(unsupported(layer)),
+        Config::Recurrent(c) => {
+            if !recurrent::supported(c) {
+                return Err(unsupported(layer));
+            }
+            recurrent::forward(c, p, x, y, cache, scratch)
+        }
+        Config::Bidirectional(c) => {
+            if !recurrent::supported(&c.layer) {
+                return Err(unsupported(layer));
+            }
+            recurrent::bidirectional_forward(c, p, x, y, cache, scratch)
+        }
         Config::TimeDistributed(inner) => {
             let inner_pass = time_distributed_pass(inner, p)?;
             return forward(&inner_pass, x, y, cache, rng, scratch);
@@ -217,7 +234,10 @@ pub(crate) fn backward(
             reshaping::upsampling_backward(layer.kind, c, p, dy, dx)
         }
         Config::Normalization(c) => normalization::backward(c, p, dy, dx, grads, cache),
-        Config::Recurrent(_) | Config::Bidirectional(_) => return Err(unsupported(layer)),
+        Config::Recurrent(c) => return recurrent::backward(c, p, x, dy, dx, grads, cache),
+        Config::Bidirectional(c) => {
+            return recurrent::bidirectional_backward(c, p, x, dy, dx, grads, cache)
+        }
         Config::TimeDistributed(inner) => {
             let inner_pass = time_distributed_pass(inner, p)?;
             return backward(

@@ -661,22 +661,110 @@ fn depthwise_conv() {
     );
 }
 
-#[test]
-#[ignore = "not written yet: SimpleRNN, LSTM and GRU have no backward pass through time"]
-fn recurrent_through_time() {
-    check(layer(Kind::LSTM, &[("units", Value::Int(3))]), &[4, 2], 2);
+/// A recurrent layer of `cell` with 3 units and these options.
+fn rnn(cell: Kind, extra: &[(&'static str, Value<'static>)]) -> Layer {
+    let mut args = vec![("units", Value::Int(3))];
+    args.extend_from_slice(extra);
+    layer(cell, &args)
+}
+
+/// Every cell, both GRU forms, with and without `return_sequences` and `go_backwards`.
+fn recurrent_variants() -> Vec<Layer> {
+    let mut all = Vec::new();
+    for (cell, reset_after) in [
+        (Kind::SimpleRNN, true),
+        (Kind::LSTM, true),
+        (Kind::GRU, true),
+        (Kind::GRU, false),
+    ] {
+        for seq in [false, true] {
+            for back in [false, true] {
+                let mut extra = vec![
+                    ("return_sequences", Value::Bool(seq)),
+                    ("go_backwards", Value::Bool(back)),
+                ];
+                if cell == Kind::GRU {
+                    extra.push(("reset_after", Value::Bool(reset_after)));
+                }
+                all.push(rnn(cell, &extra));
+            }
+        }
+    }
+    all
 }
 
 #[test]
-#[ignore = "not written yet: Bidirectional (needs the recurrent backward pass)"]
-fn bidirectional() {
-    static INNER: Layer = Layer {
-        kind: Kind::GRU,
-        config: crate::layer::Config::Recurrent(crate::layer::Recurrent::default_for(Kind::GRU)),
-    };
+fn recurrent_through_time() {
+    for l in recurrent_variants() {
+        check(l, &[4, 2], 2);
+    }
+    // Without biases, and other activations.
+    for cell in [Kind::SimpleRNN, Kind::LSTM, Kind::GRU] {
+        check(rnn(cell, &[("use_bias", Value::Bool(false))]), &[3, 2], 2);
+    }
     check(
-        layer(Kind::Bidirectional, &[("layer", Value::Layer(&INNER))]),
-        &[4, 2],
+        rnn(
+            Kind::LSTM,
+            &[
+                ("activation", Value::Str("softsign")),
+                ("recurrent_activation", Value::Str("hard_sigmoid")),
+                ("return_sequences", Value::Bool(true)),
+            ],
+        ),
+        &[5, 3],
         2,
     );
+    check(
+        rnn(Kind::SimpleRNN, &[("activation", Value::Str("relu"))]),
+        &[5, 2],
+        3,
+    );
+}
+
+#[test]
+fn recurrent_refuses_activations_whose_derivative_needs_the_input() {
+    let l = rnn(Kind::LSTM, &[("activation", Value::Str("gelu"))]);
+    assert!(!super::supported(&l));
+    let input = Shape::new(&[3, 2]);
+    let w = init_model(&[l], input, 1).unwrap().remove(0).tensors;
+    let p = Pass {
+        layer: &l,
+        input,
+        output: eval_output(&l, &input).unwrap(),
+        batch: 1,
+        weights: &w,
+    };
+    let err = forward(
+        &p,
+        &[0.0; 6],
+        &mut [0.0; 3],
+        &mut Cache::default(),
+        &mut Rng(1),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("LSTM") && err.to_string().contains("gelu"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bidirectional() {
+    for (i, inner) in recurrent_variants().into_iter().enumerate() {
+        let inner: &'static Layer = Box::leak(Box::new(inner));
+        // Every merge mode with every combination of `return_sequences` and `go_backwards`.
+        let mode = ["concat", "sum", "mul", "ave"][(i + i / 4) % 4];
+        check(
+            layer(
+                Kind::Bidirectional,
+                &[
+                    ("layer", Value::Layer(inner)),
+                    ("merge_mode", Value::Str(mode)),
+                ],
+            ),
+            &[4, 2],
+            2,
+        );
+    }
 }

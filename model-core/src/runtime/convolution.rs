@@ -12,6 +12,8 @@ use crate::layer::{Conv, Kind, Padding};
 use crate::shape::Shape;
 use rayon::prelude::*;
 
+mod tiled;
+
 /// The im2col (or col2im) columns are built a block of output rows at a time, about this
 /// many values per block (one row at least): big enough for an efficient product, small
 /// enough to stay in the core's L2 cache between being written and being read.
@@ -176,10 +178,28 @@ pub(crate) fn scratch_len(
             if direct(&w, c.groups) {
                 return 0;
             }
+            if tiles(&w, channels, c.groups) {
+                return tiled::Plan::new(&w, channels, c.groups, c.filters).scratch_len(&w, batch);
+            }
             let (b, depth) = regular_blocks(&w, batch, channels, c.groups, c.filters);
             b.threads * b.rows * depth
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set it to run the im2col path on a CPU where the tiled kernel would be taken.
+    static NO_TILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this convolution runs through the tiled kernel (AVX2 and FMA, a moderate depth).
+fn tiles(w: &Window, channels: usize, groups: usize) -> bool {
+    #[cfg(test)]
+    if NO_TILES.with(|f| f.get()) {
+        return false;
+    }
+    tiled::suits(w, channels, groups)
 }
 
 /// A 1×1 convolution with stride 1 and one group is a plain product on the input.
@@ -278,6 +298,24 @@ fn regular(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &m
         apply(c.activation, y, filters);
         return;
     }
+    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+    if tiles(&w, channels, c.groups) {
+        let plan = tiled::Plan::new(&w, channels, c.groups, filters);
+        let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * filters;
+        tiled::convolve(
+            &plan,
+            &w,
+            s.batch,
+            kernel,
+            bias,
+            c.activation,
+            x,
+            y,
+            &mut scratch[..plan.scratch_len(&w, s.batch)],
+            threads_for(macs),
+        );
+        return;
+    }
     let (blocks, depth) = regular_blocks(&w, s.batch, channels, c.groups, filters);
     let total_rows = s.batch * w.positions();
     let share = total_rows.div_ceil(blocks.threads).max(1);
@@ -287,7 +325,6 @@ fn regular(kind: Kind, c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &m
         in_len: elements(&s.input),
         channels,
     };
-    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
     let run = |first: usize, ys: &mut [f32], cols: &mut [f32]| {
         let groups = c.groups.max(1);
         let (cg, fg) = (channels / groups, filters / groups);
@@ -478,7 +515,7 @@ fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
 
 /// Each channel convolved with its own `dm` filters: output channel `c·dm + m`, kernel
 /// `[taps, channels, dm]`.
-fn depthwise(
+pub(crate) fn depthwise(
     w: &Window,
     channels: usize,
     dm: usize,
@@ -665,18 +702,24 @@ mod tests {
         assert_eq!(predict(&[layer], input, &weights, &x, 1).unwrap(), want);
     }
 
-    #[test]
-    fn blocked_and_threaded_convolution_matches_the_definition() {
-        // (batch, h, w, c, filters, kernel, groups, stride, dilation, same); the first is big
-        // enough to be split across threads and into several blocks.
-        let cases = [
-            (2, 40, 40, 8, 32, [3, 3], 2, 1, 1, true),
-            (3, 11, 9, 6, 4, [3, 2], 1, 2, 1, true),
-            (1, 12, 10, 4, 6, [2, 3], 2, 1, 2, true),
-            (2, 9, 9, 3, 5, [3, 3], 1, 3, 1, false),
-            (1, 5, 5, 4, 4, [1, 1], 1, 1, 1, true),
-        ];
-        for (batch, h, w, c, filters, k, groups, stride, dilation, same) in cases {
+    /// Our convolution of `x` against [`naive`], through the tiled kernel (where the CPU
+    /// has one) and through im2col and a product.
+    #[allow(clippy::type_complexity)]
+    fn check_against_the_definition(
+        cases: &[(
+            usize,
+            usize,
+            usize,
+            usize,
+            usize,
+            [usize; 2],
+            usize,
+            usize,
+            usize,
+            bool,
+        )],
+    ) {
+        for &(batch, h, w, c, filters, k, groups, stride, dilation, same) in cases {
             let layer = conv2d(
                 filters as i64,
                 [k[0] as i64, k[1] as i64],
@@ -696,7 +739,6 @@ mod tests {
             let x: Vec<f32> = (0..batch * h * w * c)
                 .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
                 .collect();
-            let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
             let (kernel, bias) = (&weights[0].tensors[0].data, &weights[0].tensors[1].data);
             let want = naive(
                 &x,
@@ -711,13 +753,54 @@ mod tests {
                 dilation,
                 same,
             );
-            assert_eq!(ours.len(), want.len());
-            for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
-                assert!(
-                    (a - b).abs() < 1e-4,
-                    "case {h}x{w}x{c} → {filters}: value {i}: {a} vs {b}"
-                );
+            for im2col in [false, true] {
+                super::NO_TILES.with(|f| f.set(im2col));
+                let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
+                super::NO_TILES.with(|f| f.set(false));
+                assert_eq!(ours.len(), want.len());
+                for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-4,
+                        "case {h}x{w}x{c} → {filters} (k {k:?}, groups {groups}, stride {stride}, \
+                         dilation {dilation}, same {same}, im2col {im2col}): value {i}: {a} vs {b}"
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn blocked_and_threaded_convolution_matches_the_definition() {
+        // (batch, h, w, c, filters, kernel, groups, stride, dilation, same); the first is big
+        // enough to be split across threads and into several blocks.
+        check_against_the_definition(&[
+            (2, 40, 40, 8, 32, [3, 3], 2, 1, 1, true),
+            (3, 11, 9, 6, 4, [3, 2], 1, 2, 1, true),
+            (1, 12, 10, 4, 6, [2, 3], 2, 1, 2, true),
+            (2, 9, 9, 3, 5, [3, 3], 1, 3, 1, false),
+            (1, 5, 5, 4, 4, [1, 1], 1, 1, 1, true),
+        ]);
+    }
+
+    #[test]
+    fn tiled_convolution_matches_the_definition() {
+        // Tiles of 6 positions × 16 filters: position counts that leave a partial tile,
+        // filter counts that leave a partial block (or are below one), channels that are
+        // not multiples of 8, strides and dilations on 'same' and 'valid' padding, groups.
+        check_against_the_definition(&[
+            (2, 13, 13, 32, 64, [3, 3], 1, 1, 1, false),
+            (8, 17, 15, 3, 32, [3, 3], 1, 1, 1, true),
+            (3, 28, 28, 1, 32, [3, 3], 1, 1, 1, false),
+            (2, 11, 7, 5, 20, [3, 3], 1, 2, 1, true),
+            (1, 14, 9, 7, 9, [3, 2], 1, 1, 2, true),
+            (2, 15, 16, 6, 33, [2, 3], 1, 1, 2, false),
+            (2, 15, 16, 6, 33, [2, 3], 1, 2, 1, false),
+            (1, 10, 10, 12, 18, [3, 3], 3, 1, 1, true),
+            (2, 9, 12, 10, 10, [5, 3], 2, 3, 1, true),
+            (1, 7, 5, 3, 1, [3, 3], 1, 1, 1, true),
+            (1, 3, 3, 2, 17, [3, 3], 1, 2, 1, true),
+            (5, 33, 31, 16, 48, [3, 3], 4, 1, 1, false),
+            (1, 6, 6, 130, 8, [3, 3], 1, 1, 1, true), // deeper than the tiled kernel takes
+        ]);
     }
 }

@@ -9,7 +9,10 @@
 //! its own partial kernel gradient, summed at the end; the input gradients of different
 //! samples do not overlap.
 //!
-//! Not yet: the transposed, separable and depthwise convolutions.
+//! The transposed convolutions run the same way the other way round: their output gradient
+//! is read through im2col over the transposed window, then `dkernel = dcolsᵀ · x` and
+//! `dx = dcols · kernelᵀ`. Depthwise convolutions go back through the adjoint of the
+//! runtime's loops; separable ones through their 1×1 product, then the same.
 
 use rayon::prelude::*;
 
@@ -17,15 +20,27 @@ use super::activation::{self, needs_input};
 use super::core::column_sums;
 use super::{Cache, Pass};
 use crate::layer::{Activation, Conv, Kind};
-use crate::runtime::convolution::{conv_window, Source, Window};
-use crate::runtime::kernels::{matmul_serial, threads_for, Mat};
+use crate::runtime::convolution::{conv_window, depthwise, Source, Window};
+use crate::runtime::kernels::{matmul, matmul_serial, threads_for, Mat};
 use crate::runtime::{self, elements};
 
 /// About this many values of im2col columns per block.
 const BLOCK_VALUES: usize = 1 << 18;
 
 pub(crate) fn supported(kind: Kind) -> bool {
-    matches!(kind, Kind::Conv1D | Kind::Conv2D | Kind::Conv3D)
+    matches!(
+        kind,
+        Kind::Conv1D
+            | Kind::Conv2D
+            | Kind::Conv3D
+            | Kind::Conv1DTranspose
+            | Kind::Conv2DTranspose
+            | Kind::Conv3DTranspose
+            | Kind::DepthwiseConv1D
+            | Kind::DepthwiseConv2D
+            | Kind::SeparableConv1D
+            | Kind::SeparableConv2D
+    )
 }
 
 /// The runtime's convolution; the pre-activation is kept when the activation's derivative
@@ -82,6 +97,33 @@ pub(crate) fn backward(
         activation::backward(c.activation, &cache.a, y, dy, scratch, filters);
         scratch
     };
+    match kind {
+        Kind::DepthwiseConv1D | Kind::DepthwiseConv2D => {
+            let channels = p.input.last();
+            if c.use_bias {
+                column_sums(dz, channels * c.depth_multiplier, &mut grads[1]);
+            }
+            let w = conv_window(kind, c, &p.input, &p.output);
+            let (dk, kernel) = (&mut grads[0], &p.weights[0].data);
+            let dw = Depthwise {
+                w: &w,
+                channels,
+                dm: c.depth_multiplier,
+            };
+            dw.backward(kernel, x, dz, dx, dk);
+            return;
+        }
+        Kind::SeparableConv1D | Kind::SeparableConv2D => {
+            return separable_backward(kind, c, p, x, dz, dx, grads);
+        }
+        Kind::Conv1DTranspose | Kind::Conv2DTranspose | Kind::Conv3DTranspose => {
+            if c.use_bias {
+                column_sums(dz, filters, &mut grads[1]);
+            }
+            return transpose_backward(kind, c, p, x, dz, dx, &mut grads[0]);
+        }
+        _ => {}
+    }
     if c.use_bias {
         column_sums(dz, filters, &mut grads[1]);
     }
@@ -252,6 +294,214 @@ impl Geometry<'_> {
                             }
                         }
                         at += cg;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A separable convolution: its 1×1 product goes back with two products (its input, the
+/// depthwise pass's output, is computed again with the runtime's kernel), then the
+/// depthwise pass.
+fn separable_backward(
+    kind: Kind,
+    c: &Conv,
+    p: &Pass,
+    x: &[f32],
+    dz: &[f32],
+    dx: Option<&mut [f32]>,
+    grads: &mut [Vec<f32>],
+) {
+    let filters = c.filters;
+    if c.use_bias {
+        column_sums(dz, filters, &mut grads[2]);
+    }
+    let w = conv_window(kind, c, &p.input, &p.output);
+    let channels = p.input.last();
+    let dm = c.depth_multiplier;
+    let inner = channels * dm;
+    let rows = p.batch * w.positions();
+    let (depth_kernel, pointwise) = (&p.weights[0].data, &p.weights[1].data);
+    let mut mid = vec![0f32; rows * inner];
+    depthwise(&w, channels, dm, depth_kernel, None, x, &mut mid);
+    // dpointwise = midᵀ · dz
+    let dp = &mut grads[1];
+    dp.resize(inner * filters, 0.0);
+    matmul(
+        inner,
+        rows,
+        filters,
+        Mat {
+            data: &mid,
+            rs: 1,
+            cs: inner,
+        },
+        Mat::rows(dz, filters),
+        dp,
+        filters,
+        false,
+    );
+    // dmid = dz · pointwiseᵀ, reusing `mid`'s buffer.
+    let dmid = &mut mid;
+    matmul(
+        rows,
+        filters,
+        inner,
+        Mat::rows(dz, filters),
+        Mat {
+            data: pointwise,
+            rs: 1,
+            cs: filters,
+        },
+        dmid,
+        inner,
+        false,
+    );
+    let dw = Depthwise {
+        w: &w,
+        channels,
+        dm,
+    };
+    dw.backward(depth_kernel, x, dmid, dx, &mut grads[0]);
+}
+
+/// A transposed convolution scatters `x · kernel` (`[taps · filters]` columns per input
+/// position) onto the output: its output gradient gathered back through im2col over the
+/// same window gives `dcols`, then `dkernel = dcolsᵀ · x` (the kernel is `[taps, filters,
+/// channels]`) and `dx = dcols · kernelᵀ`, a block of input positions at a time.
+fn transpose_backward(
+    kind: Kind,
+    c: &Conv,
+    p: &Pass,
+    x: &[f32],
+    dz: &[f32],
+    mut dx: Option<&mut [f32]>,
+    dk: &mut Vec<f32>,
+) {
+    // The window runs from the output grid (its `size`) to the input grid (its `out`).
+    let w = conv_window(kind, c, &p.output, &p.input);
+    let (channels, filters) = (p.input.last(), c.filters);
+    let width = w.taps() * filters;
+    let kernel = &p.weights[0].data;
+    dk.clear();
+    dk.resize(width * channels, 0.0);
+    let total_rows = p.batch * w.positions();
+    let block = (BLOCK_VALUES / width.max(1)).clamp(1, total_rows.max(1));
+    let mut cols = vec![0f32; block * width];
+    let src = Source {
+        w: &w,
+        x: dz,
+        in_len: elements(&p.output),
+        channels: filters,
+    };
+    for row0 in (0..total_rows).step_by(block) {
+        let n = block.min(total_rows - row0);
+        let cols = &mut cols[..n * width];
+        src.im2col(row0, 0, filters, cols);
+        let xs = &x[row0 * channels..(row0 + n) * channels];
+        // dkernel += dcolsᵀ · x
+        matmul(
+            width,
+            n,
+            channels,
+            Mat {
+                data: cols,
+                rs: 1,
+                cs: width,
+            },
+            Mat::rows(xs, channels),
+            dk,
+            channels,
+            true,
+        );
+        if let Some(dx) = dx.as_deref_mut() {
+            // dx = dcols · kernelᵀ
+            matmul(
+                n,
+                width,
+                channels,
+                Mat::rows(cols, width),
+                Mat::rows(kernel, channels),
+                &mut dx[row0 * channels..(row0 + n) * channels],
+                channels,
+                false,
+            );
+        }
+    }
+}
+
+/// A depthwise convolution's sizes: each of `channels` input channels convolved with its
+/// own `dm` filters (output channel `c·dm + m`, kernel `[taps, channels, dm]`).
+struct Depthwise<'a> {
+    w: &'a Window,
+    channels: usize,
+    dm: usize,
+}
+
+impl Depthwise<'_> {
+    /// The adjoint of the runtime's loops: from the output gradient `dz`, the kernel's
+    /// gradient into `dk` (overwritten) and the input's into `dx` (overwritten, when asked).
+    fn backward(
+        &self,
+        kernel: &[f32],
+        x: &[f32],
+        dz: &[f32],
+        mut dx: Option<&mut [f32]>,
+        dk: &mut Vec<f32>,
+    ) {
+        let (w, channels, dm) = (self.w, self.channels, self.dm);
+        let [_, h, wd] = w.size;
+        let width = channels * dm;
+        let in_len = w.size.iter().product::<usize>() * channels;
+        let out_len = w.positions() * width;
+        dk.clear();
+        dk.resize(w.taps() * width, 0.0);
+        if let Some(dx) = dx.as_deref_mut() {
+            dx.fill(0.0);
+        }
+        if in_len == 0 || out_len == 0 {
+            return;
+        }
+        for (sample, gs) in dz.chunks_exact(out_len).enumerate() {
+            let xs = &x[sample * in_len..(sample + 1) * in_len];
+            let mut row = 0;
+            for od in 0..w.out[0] {
+                for oh in 0..w.out[1] {
+                    for ow in 0..w.out[2] {
+                        let g = &gs[row * width..(row + 1) * width];
+                        let mut tap = 0;
+                        for kd in 0..w.kernel[0] {
+                            let id = w.source(0, od, kd);
+                            for kh in 0..w.kernel[1] {
+                                let ih = w.source(1, oh, kh);
+                                for kw in 0..w.kernel[2] {
+                                    if let (Some(id), Some(ih), Some(iw)) =
+                                        (id, ih, w.source(2, ow, kw))
+                                    {
+                                        let at = ((id * h + ih) * wd + iw) * channels;
+                                        let (lo, hi) = (tap * width, (tap + 1) * width);
+                                        let src = &xs[at..at + channels];
+                                        for (ch, &v) in src.iter().enumerate() {
+                                            for m in 0..dm {
+                                                dk[lo + ch * dm + m] += v * g[ch * dm + m];
+                                            }
+                                        }
+                                        if let Some(dx) = dx.as_deref_mut() {
+                                            let k = &kernel[lo..hi];
+                                            let d = &mut dx[sample * in_len + at..][..channels];
+                                            for (ch, d) in d.iter_mut().enumerate() {
+                                                for m in 0..dm {
+                                                    *d += g[ch * dm + m] * k[ch * dm + m];
+                                                }
+                                            }
+                                        }
+                                    }
+                                    tap += 1;
+                                }
+                            }
+                        }
+                        row += 1;
                     }
                 }
             }

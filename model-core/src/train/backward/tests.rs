@@ -632,31 +632,123 @@ fn conv2d_across_threads_and_blocks() {
 }
 
 #[test]
-#[ignore = "not written yet: Conv1DTranspose/Conv2DTranspose/Conv3DTranspose have no backward pass"]
 fn conv_transpose() {
+    let same = ("padding", Value::Str("same"));
     check(
         conv(Kind::Conv2DTranspose, 2, ints(&[3, 3]), &[]),
         &[3, 3, 2],
         2,
     );
+    check(
+        conv(
+            Kind::Conv2DTranspose,
+            3,
+            ints(&[3, 2]),
+            &[
+                ("strides", ints(&[2, 2])),
+                same,
+                ("activation", Value::Str("tanh")),
+            ],
+        ),
+        &[3, 4, 2],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv1DTranspose,
+            3,
+            Value::Int(3),
+            &[("strides", Value::Int(2)), ("use_bias", Value::Bool(false))],
+        ),
+        &[4, 2],
+        2,
+    );
+    check(
+        conv(Kind::Conv1DTranspose, 2, Value::Int(2), &[same]),
+        &[5, 3],
+        2,
+    );
+    check(
+        conv(
+            Kind::Conv3DTranspose,
+            2,
+            ints(&[2, 2, 2]),
+            &[("strides", ints(&[2, 1, 2]))],
+        ),
+        &[2, 2, 2, 2],
+        1,
+    );
 }
 
 #[test]
-#[ignore = "not written yet: SeparableConv1D/2D have no backward pass"]
 fn separable_conv() {
     check(
         conv(Kind::SeparableConv2D, 2, ints(&[3, 3]), &[]),
         &[4, 4, 2],
         2,
     );
+    check(
+        conv(
+            Kind::SeparableConv2D,
+            3,
+            ints(&[3, 2]),
+            &[
+                ("depth_multiplier", Value::Int(2)),
+                ("strides", ints(&[2, 2])),
+                ("padding", Value::Str("same")),
+                ("activation", Value::Str("gelu")),
+            ],
+        ),
+        &[5, 4, 2],
+        2,
+    );
+    check(
+        conv(
+            Kind::SeparableConv1D,
+            3,
+            Value::Int(3),
+            &[
+                ("depth_multiplier", Value::Int(2)),
+                ("use_bias", Value::Bool(false)),
+            ],
+        ),
+        &[6, 2],
+        2,
+    );
 }
 
 #[test]
-#[ignore = "not written yet: DepthwiseConv1D/2D have no backward pass"]
 fn depthwise_conv() {
     check(
         layer(Kind::DepthwiseConv2D, &[("kernel_size", ints(&[3, 3]))]),
         &[4, 4, 2],
+        2,
+    );
+    check(
+        layer(
+            Kind::DepthwiseConv2D,
+            &[
+                ("kernel_size", ints(&[2, 3])),
+                ("depth_multiplier", Value::Int(3)),
+                ("strides", ints(&[2, 1])),
+                ("padding", Value::Str("same")),
+                ("activation", Value::Str("relu")),
+            ],
+        ),
+        &[5, 4, 2],
+        2,
+    );
+    check(
+        layer(
+            Kind::DepthwiseConv1D,
+            &[
+                ("kernel_size", Value::Int(3)),
+                ("depth_multiplier", Value::Int(2)),
+                ("dilation_rate", Value::Int(2)),
+                ("use_bias", Value::Bool(false)),
+            ],
+        ),
+        &[7, 3],
         2,
     );
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the Keras peer and this project's benchmarks one after the other, in one session,
+# for the side-by-side figures in BENCHMARKS.md. Needs the Keras venv of ../shared/bench:
+#   python3 -m venv ~/keras-venv && ~/keras-venv/bin/pip install tensorflow-cpu==2.21.0 keras==3.15.1
+# Usage: tools/bench_vs_keras.sh [infer|train|all]   (output: target/bench-vs-keras/*.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+out=target/bench-vs-keras
+mkdir -p "$out"
+py=${KERAS_PYTHON:-$HOME/keras-venv/bin/python}
+if [[ $what == infer || $what == all ]]; then
+    "$py" ../shared/bench/keras_infer.py 2 | tee "$out/keras_infer.txt"
+    cargo bench --bench inference -- --noplot 2>&1 | grep -E "^inference/|time:|thrpt:" | tee "$out/ours_infer.txt"
+fi
+if [[ $what == train || $what == all ]]; then
+    "$py" ../shared/bench/keras_mnist.py data/mnist | tee "$out/keras_mnist.txt"
+    cargo run --release -q -p model-core --features runtime --example train_bench linear mlp cnn 2>/dev/null \
+        | grep -E "s/epoch" | tee "$out/ours_mnist.txt"
+fi

@@ -73,7 +73,7 @@ pub(crate) fn upsampling(kind: Kind, c: &UpSampling, s: &Step, x: &[f32], y: &mu
 
 /// TensorFlow's bilinear weights on one axis: the two source cells and the weight of the
 /// second, for output cell `o` with half-pixel centers.
-fn bilinear_axis(o: usize, size: usize, out: usize) -> (usize, usize, f32) {
+pub(crate) fn bilinear_axis(o: usize, size: usize, out: usize) -> (usize, usize, f32) {
     let scale = size as f32 / out as f32;
     let at = (o as f32 + 0.5) * scale - 0.5;
     let floor = at.floor();

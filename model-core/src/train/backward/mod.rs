@@ -89,7 +89,6 @@ pub(crate) fn supported(layer: &Layer) -> bool {
         Config::Recurrent(c) => recurrent::supported(c),
         Config::Bidirectional(c) => recurrent::supported(&c.layer),
         Config::Conv(_) => convolution::supported(layer.kind),
-        Config::UpSampling(u) => reshaping::upsampling_supported(layer.kind, u),
         Config::TimeDistributed(inner) => supported(inner),
         _ => true,
     }
@@ -227,12 +226,7 @@ pub(crate) fn backward(
         Config::Pooling(c) => pooling::backward(layer.kind, c, p, x, y, dy, dx),
         Config::GlobalPooling(_) => pooling::global_backward(layer.kind, p, x, y, dy, dx),
         Config::Pads(c) => reshaping::pads_backward(layer.kind, c, p, dy, dx),
-        Config::UpSampling(c) => {
-            if !reshaping::upsampling_supported(layer.kind, c) {
-                return Err(unsupported(layer));
-            }
-            reshaping::upsampling_backward(layer.kind, c, p, dy, dx)
-        }
+        Config::UpSampling(c) => reshaping::upsampling_backward(layer.kind, c, p, dy, dx),
         Config::Normalization(c) => normalization::backward(c, p, dy, dx, grads, cache),
         Config::Recurrent(c) => return recurrent::backward(c, p, x, dy, dx, grads, cache),
         Config::Bidirectional(c) => {

@@ -402,8 +402,18 @@ fn padding_cropping_upsampling() {
 }
 
 #[test]
-#[ignore = "not written yet: UpSampling2D with bilinear interpolation has no backward pass"]
 fn upsampling2d_bilinear() {
+    check(
+        layer(
+            Kind::UpSampling2D,
+            &[
+                ("size", ints(&[3, 2])),
+                ("interpolation", Value::Str("bilinear")),
+            ],
+        ),
+        &[2, 4, 3],
+        2,
+    );
     check(
         layer(
             Kind::UpSampling2D,

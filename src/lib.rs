@@ -78,6 +78,11 @@ pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tenso
 pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
 /// Declares a Keras-style sequential model: see the [crate documentation](crate).
 pub use model_macros::model;
+/// Lists the instantiations of const-generic models as a [`tune::Space`], each checked and
+/// counted by the compiler: see the [`tune`] module.
+pub use model_macros::candidates;
+
+pub mod tune;
 
 /// Items the generated code names by absolute path; not a public API.
 #[doc(hidden)]

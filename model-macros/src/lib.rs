@@ -6,6 +6,7 @@
 //! Errors are collected, never panicked, and the type is still emitted on error.
 
 mod ast;
+mod candidates;
 mod check;
 mod expand;
 
@@ -15,4 +16,12 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
     expand::model(input.into()).into()
+}
+
+/// Lists the instantiations of const-generic models as a tuner's search space, each
+/// candidate's `PARAMS` and any `max_params` budget resolved at compile time; see the `model`
+/// crate's `tune` module.
+#[proc_macro]
+pub fn candidates(input: TokenStream) -> TokenStream {
+    candidates::candidates(input.into()).into()
 }

@@ -15,6 +15,14 @@ use std::path::{Path, PathBuf};
 const ABS_TOLERANCE: f32 = 1e-4;
 const REL_TOLERANCE: f32 = 1e-3;
 
+/// Writes a line to the process's stderr directly: libtest captures `println!` of passing
+/// tests, and the parity lines must show in CI's log whether the test passes or fails.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 fn corpus_dir() -> PathBuf {
     match std::env::var_os("KERAS_NUMERIC_DIR") {
         Some(d) => PathBuf::from(d),
@@ -173,7 +181,7 @@ fn numeric_parity() {
                     .flatten()
                     .filter_map(|l| l["class_name"].as_str())
                     .collect();
-                println!(
+                report!(
                     "{}: {e}  [{}]",
                     path.file_stem().unwrap_or_default().to_string_lossy(),
                     classes.join(", ")
@@ -181,7 +189,7 @@ fn numeric_parity() {
             }
         }
     }
-    println!("numeric parity: {matched}/{} models match", files.len());
+    report!("numeric parity: {matched}/{} models match", files.len());
     assert_eq!(
         matched,
         files.len(),

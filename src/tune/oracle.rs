@@ -170,7 +170,9 @@ struct Bracket {
 
 /// Keras Tuner's `HyperbandOracle` (keras_tuner/tuners/hyperband.py): brackets from the most
 /// aggressive halving down to plain random search, each round's best `1/factor` promoted to
-/// the next round's epochs, continuing from their weights.
+/// the next round's epochs, continuing from their weights. One difference: `tuner/bracket`
+/// is the trial's own bracket, where Keras Tuner writes the newest bracket's number (the
+/// same when trials run one at a time, not when brackets overlap).
 #[derive(Clone, Debug)]
 pub(crate) struct Hyperband {
     max_epochs: usize,
@@ -250,7 +252,7 @@ impl Hyperband {
                     epochs: self.epochs(num, 0),
                     initial_epoch: 0,
                     previous: None,
-                    bracket: Some((self.current_bracket, 0)),
+                    bracket: Some((num as i64, 0)),
                 })
             }
             None if trials.iter().any(|t| t.score.is_none()) => Proposal::Idle,
@@ -296,7 +298,7 @@ impl Hyperband {
                         epochs: self.epochs(num, round),
                         initial_epoch: self.epochs(num, round - 1),
                         previous: Some(best),
-                        bracket: Some((self.current_bracket, round)),
+                        bracket: Some((num as i64, round)),
                     });
                 }
             }

@@ -1,5 +1,5 @@
 //! Expansion: the model type, its constants, and its `Model` implementation. Every path is
-//! absolute (`::model::__private::…`) so nothing in the caller's scope is needed or touched.
+//! absolute (`__m::…`) so nothing in the caller's scope is needed or touched.
 
 use model_core::layer::Kind;
 use model_core::{Shape, UNKNOWN};
@@ -78,7 +78,7 @@ fn fallback(def: &ModelDef, errors: Vec<syn::Error>) -> TokenStream {
     }
 }
 
-/// Emits a value as a `::model::__private::Value` expression. Nested layers become hidden
+/// Emits a value as a `__m::Value` expression. Nested layers become hidden
 /// associated constants, pushed to `nested`.
 fn value(
     v: &ValueDef,
@@ -87,7 +87,7 @@ fn value(
     index: usize,
     nested: &mut Vec<TokenStream>,
 ) -> TokenStream {
-    let p = quote!(::model::__private);
+    let p = quote!(__m);
     match v {
         ValueDef::Int(i, span) => {
             let lit = Literal::i64_unsuffixed(*i);
@@ -138,9 +138,9 @@ fn nested_layer(
     let ident = format_ident!("__MODEL_NESTED_{}", nested.len());
     nested.push(quote! {
         #[doc(hidden)]
-        const #ident: ::model::__private::Layer = #build;
+        const #ident: __m::Layer = #build;
     });
-    quote!(::model::__private::Value::Layer(&Self::#ident))
+    quote!(__m::Value::Layer(&Self::#ident))
 }
 
 /// `expect_layer_built(Kind::X, &[args], "name", index)`.
@@ -165,16 +165,16 @@ fn layer_expr(
             match &a.name {
                 Some(n) => {
                     let n = spanned_str(&n.to_string(), n.span());
-                    quote_spanned!(span=> ::model::__private::Arg { name: ::core::option::Option::Some(#n), value: #v })
+                    quote_spanned!(span=> __m::Arg { name: ::core::option::Option::Some(#n), value: #v })
                 }
-                None => quote_spanned!(span=> ::model::__private::Arg { name: ::core::option::Option::None, value: #v }),
+                None => quote_spanned!(span=> __m::Arg { name: ::core::option::Option::None, value: #v }),
             }
         })
         .collect();
     let span = l.kind.span();
     let (name, index) = (spanned_str(name, span), spanned_usize(index, span));
     quote_spanned! {span=>
-        ::model::__private::expect_layer_built(::model::__private::Kind::#variant, &[#(#args),*], #name, #index)
+        __m::expect_layer_built(__m::Kind::#variant, &[#(#args),*], #name, #index)
     }
 }
 
@@ -202,7 +202,7 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
         generics,
         ..
     } = def;
-    let p = quote!(::model::__private);
+    let p = quote!(__m);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let dims = dims(def);
     let input_rank = dims.len();
@@ -231,8 +231,8 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
         };
         infos.push(quote_spanned! {span=>
             #[doc(hidden)]
-            const #ident: ::model::__private::LayerInfo =
-                ::model::__private::expect_layer(#input, &Self::__MODEL_SPEC[#index], #layer_name, #index);
+            const #ident: __m::LayerInfo =
+                __m::expect_layer(#input, &Self::__MODEL_SPEC[#index], #layer_name, #index);
         });
         let constant = Ident::new(
             &l.name.to_uppercase(),
@@ -287,6 +287,11 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
         #(#attrs)*
         #[doc = #doc_shapes]
         #vis struct #name #generics #where_clause { #(#fields),* }
+
+        // The impls live in an anonymous const so that the short alias for the generated
+        // code's paths stays out of the caller's scope (impls apply wherever they are).
+        const _: () = {
+        use ::model::__private as __m;
 
         #[automatically_derived]
         #[allow(dead_code)]
@@ -345,6 +350,8 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
             const MACS: usize = Self::__MODEL_TOTALS.macs;
         }
 
+        };
+
         #(#warnings)*
     }
 }
@@ -385,7 +392,7 @@ fn runtime_methods(
     fields: &[Ident],
     names: &[String],
 ) -> TokenStream {
-    let p = quote!(::model::__private);
+    let p = quote!(__m);
     let count = fields.len();
     let input_dims = dims(def);
     let input_rank = input_dims.len();

@@ -72,8 +72,11 @@ fn seed_cnn() -> (Vec<Layer>, Shape) {
     (layers(&l), Shape::new(&[256, 256, 3]))
 }
 
+/// A bench case: its name, how to build the model, and the batch size.
+type Case = (&'static str, fn() -> (Vec<Layer>, Shape), usize);
+
 fn bench(c: &mut Criterion) {
-    let cases: [(&str, fn() -> (Vec<Layer>, Shape), usize); 4] = [
+    let cases: [Case; 4] = [
         ("mlp", mlp, 1),
         ("mlp", mlp, 128),
         ("mnist_cnn", mnist_cnn, 128),

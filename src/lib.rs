@@ -70,17 +70,17 @@
 extern crate self as model;
 
 pub use model_core::data;
+pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tensor, Workspace};
 pub use model_core::train;
 pub use model_core::train::{
     Adam, AdamW, Evaluation, FitOptions, History, Loss, RmsProp, Sgd, TrainError, Verbose,
 };
-pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tensor, Workspace};
 pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
-/// Declares a Keras-style sequential model: see the [crate documentation](crate).
-pub use model_macros::model;
 /// Lists the instantiations of const-generic models as a [`tune::Space`], each checked and
 /// counted by the compiler: see the [`tune`] module.
 pub use model_macros::candidates;
+/// Declares a Keras-style sequential model: see the [crate documentation](crate).
+pub use model_macros::model;
 
 pub mod tune;
 
@@ -95,7 +95,7 @@ pub mod __private {
     /// number of samples of `input`.
     pub fn batch_of(len: usize, input: &Shape) -> Result<usize, crate::RuntimeError> {
         let sample = input.elements().unwrap_or(0);
-        if sample == 0 || len % sample != 0 || len == 0 {
+        if sample == 0 || len == 0 || !len.is_multiple_of(sample) {
             return Err(crate::RuntimeError {
                 layer: None,
                 message: format!(

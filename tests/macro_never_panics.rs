@@ -25,7 +25,11 @@ const MODELS: &[&str] = &[
 
 /// Every prefix of `text`'s top-level tokens, and every prefix of its braced body.
 fn truncations(text: &str) -> Vec<TokenStream> {
-    let tokens: Vec<TokenTree> = text.parse::<TokenStream>().expect("lexes").into_iter().collect();
+    let tokens: Vec<TokenTree> = text
+        .parse::<TokenStream>()
+        .expect("lexes")
+        .into_iter()
+        .collect();
     let mut out = Vec::new();
     for n in 0..=tokens.len() {
         out.push(tokens[..n].iter().cloned().collect());
@@ -35,7 +39,10 @@ fn truncations(text: &str) -> Vec<TokenStream> {
         for n in 0..=inner.len() {
             let mut t: Vec<TokenTree> = tokens[..tokens.len() - 1].to_vec();
             let cut: TokenStream = inner[..n].iter().cloned().collect();
-            t.push(TokenTree::Group(proc_macro2::Group::new(body.delimiter(), cut)));
+            t.push(TokenTree::Group(proc_macro2::Group::new(
+                body.delimiter(),
+                cut,
+            )));
             out.push(t.into_iter().collect());
         }
     }
@@ -52,7 +59,10 @@ fn every_truncation_expands_without_panicking() {
             cases += 1;
         }
     }
-    assert!(cases >= 80, "expected every truncation of the models, got {cases} cases");
+    assert!(
+        cases >= 80,
+        "expected every truncation of the models, got {cases} cases"
+    );
 }
 
 #[test]

@@ -124,7 +124,8 @@ fn check(json_path: &Path) -> Result<(), String> {
     let mut worst: Option<(f32, usize)> = None;
     for (i, (&a, &b)) in ours.iter().zip(&expected.data).enumerate() {
         let excess = (a - b).abs() - (ABS_TOLERANCE + REL_TOLERANCE * b.abs());
-        if !(excess <= 0.0) && worst.is_none_or(|(w, _)| excess > w || w.is_nan()) {
+        if (excess > 0.0 || excess.is_nan()) && worst.is_none_or(|(w, _)| excess > w || w.is_nan())
+        {
             worst = Some((excess, i));
         }
     }
@@ -134,7 +135,11 @@ fn check(json_path: &Path) -> Result<(), String> {
             let bad = ours
                 .iter()
                 .zip(&expected.data)
-                .filter(|(a, b)| !((*a - *b).abs() <= ABS_TOLERANCE + REL_TOLERANCE * b.abs()))
+                .filter(|(a, b)| {
+                    let gap = (*a - *b).abs();
+                    // A NaN gap is a mismatch too.
+                    gap > ABS_TOLERANCE + REL_TOLERANCE * b.abs() || gap.is_nan()
+                })
                 .count();
             Err(format!(
                 "{bad}/{} values off; worst at {i}: ours {} vs keras {} (|diff| {})",

@@ -27,7 +27,9 @@ pub mod data;
 pub mod train;
 
 pub use error::{EvalError, Problem, RankReq};
-pub use layer::{build, Activation, Arg, ArgError, ArgSpec, Config, Kind, KindInfo, Layer, LayerEval, KINDS};
+pub use layer::{
+    build, Activation, Arg, ArgError, ArgSpec, Config, Kind, KindInfo, Layer, LayerEval, KINDS,
+};
 pub use model::{eval_into, expect_model, LayerInfo, ModelError, Totals};
 pub use shape::{Shape, MAX_RANK, UNKNOWN};
 pub use summary::Summary;

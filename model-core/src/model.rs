@@ -202,24 +202,6 @@ pub fn snake_case(class: &str) -> String {
     out.to_lowercase()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::layer::KINDS;
-
-    #[test]
-    fn catalogue_auto_names_follow_keras_snake_case() {
-        for info in KINDS {
-            assert_eq!(
-                snake_case(info.class_name),
-                info.auto_name,
-                "{}",
-                info.class_name
-            );
-        }
-    }
-}
-
 /// Builds layer `index` (named `name`) in `const` context, panicking — a compile error
 /// there — with the layer named when an argument does not fit. The macro has already
 /// checked every argument it could see; this catches const generic values at instantiation.
@@ -278,6 +260,24 @@ pub const fn expect_layer(
             }
             .message();
             panic!("{}", m.as_str())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::KINDS;
+
+    #[test]
+    fn catalogue_auto_names_follow_keras_snake_case() {
+        for info in KINDS {
+            assert_eq!(
+                snake_case(info.class_name),
+                info.auto_name,
+                "{}",
+                info.class_name
+            );
         }
     }
 }

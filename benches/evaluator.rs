@@ -12,26 +12,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn corpus_dir() -> PathBuf {
-    match std::env::var_os("KERAS_REFERENCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models"),
-    }
+    let default =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models");
+    model_core::keras::corpus_dir("KERAS_REFERENCE_DIR", default)
 }
 
 /// The text of every model file, sorted by name.
 fn corpus() -> Vec<String> {
     let dir = corpus_dir();
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot read the corpus at {}: {e} (set KERAS_REFERENCE_DIR)",
-                dir.display()
-            )
-        })
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
+    let paths = model_core::keras::corpus_files(&dir, "KERAS_REFERENCE_DIR")
+        .unwrap_or_else(|e| panic!("{e}"));
     paths
         .iter()
         .map(|p| std::fs::read_to_string(p).expect("readable model file"))

@@ -19,10 +19,9 @@ macro_rules! report {
     }};
 }
 fn corpus_dir() -> PathBuf {
-    match std::env::var_os("KERAS_REFERENCE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models"),
-    }
+    let default =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models");
+    model_core::keras::corpus_dir("KERAS_REFERENCE_DIR", default)
 }
 
 /// `[null, 28, 28, 1]` → the shape without batch.
@@ -167,22 +166,8 @@ fn check(m: &ModelFile) -> Vec<String> {
 #[test]
 fn keras_parity() {
     let dir = corpus_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot read the corpus at {}: {e} (set KERAS_REFERENCE_DIR)",
-                dir.display()
-            )
-        })
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(
-        !files.is_empty(),
-        "no JSON model files in {}",
-        dir.display()
-    );
+    let files = model_core::keras::corpus_files(&dir, "KERAS_REFERENCE_DIR")
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut matched = 0;
     for path in &files {
         let text = std::fs::read_to_string(path).expect("readable model file");

@@ -24,10 +24,9 @@ macro_rules! report {
     }};
 }
 fn corpus_dir() -> PathBuf {
-    match std::env::var_os("KERAS_NUMERIC_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/numeric"),
-    }
+    let default =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/numeric");
+    model_core::keras::corpus_dir("KERAS_NUMERIC_DIR", default)
 }
 
 /// The name our weight specs give the Keras weight `keras_name`: the part after the last
@@ -155,22 +154,8 @@ fn check(json_path: &Path) -> Result<(), String> {
 #[test]
 fn numeric_parity() {
     let dir = corpus_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot read the corpus at {}: {e} (set KERAS_NUMERIC_DIR)",
-                dir.display()
-            )
-        })
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    assert!(
-        !files.is_empty(),
-        "no JSON model files in {}",
-        dir.display()
-    );
+    let files = model_core::keras::corpus_files(&dir, "KERAS_NUMERIC_DIR")
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut matched = 0;
     for path in &files {
         match check(path) {

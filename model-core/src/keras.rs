@@ -138,3 +138,33 @@ pub fn model_file(text: &str) -> Result<ModelFile, String> {
         json,
     })
 }
+
+/// A reference-corpus directory: the environment variable `var` when set, else `default`.
+pub fn corpus_dir(var: &str, default: impl Into<std::path::PathBuf>) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .map(Into::into)
+        .unwrap_or_else(|| default.into())
+}
+
+/// The `.json` files of a corpus directory, sorted by name. The error names the directory
+/// and the variable `var` that points elsewhere, when it cannot be read or holds none.
+pub fn corpus_files(dir: &std::path::Path, var: &str) -> Result<Vec<std::path::PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        format!(
+            "cannot read the corpus at {}: {e} (set {var})",
+            dir.display()
+        )
+    })?;
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!(
+            "no JSON model files in {} (set {var})",
+            dir.display()
+        ));
+    }
+    Ok(files)
+}

@@ -515,8 +515,7 @@ fn runtime_methods(
             data: &::model::data::Dataset,
             loss: ::model::train::Loss,
         ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> {
-            let weights = ::std::vec![#(::core::clone::Clone::clone(&self.#fields)),*];
-            ::model::train::evaluate(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &weights, data, loss, 32)
+            ::model::train::evaluate(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), data, loss, 32)
         }
 
         #predict_one

@@ -10,6 +10,7 @@
 //!
 //! The same seed gives the same weights and the same history.
 
+use std::borrow::Borrow;
 use std::path::PathBuf;
 
 use super::backward::{output_activation, Tape};
@@ -313,10 +314,10 @@ pub fn fit(
 /// The loss and accuracy of the model on `data`, in inference mode (dropout off, batch
 /// normalization's moving statistics), `batch_size` samples at a time (Keras's default
 /// is 32).
-pub fn evaluate(
+pub fn evaluate<W: Borrow<LayerWeights>>(
     layers: &[Layer],
     input: Shape,
-    weights: &[LayerWeights],
+    weights: &[W],
     data: &Dataset,
     loss: Loss,
     batch_size: usize,
@@ -332,10 +333,10 @@ pub fn evaluate(
     )
 }
 
-fn evaluate_with(
+fn evaluate_with<W: Borrow<LayerWeights>>(
     layers: &[Layer],
     input: Shape,
-    weights: &[LayerWeights],
+    weights: &[W],
     data: &Dataset,
     loss: &Loss,
     batch_size: usize,

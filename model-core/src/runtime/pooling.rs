@@ -5,9 +5,11 @@ use super::convolution::{grid, pad_before, widen, Window};
 use super::kernels::threads_for;
 use super::{elements, Step};
 use crate::layer::{Kind, Pooling};
+use crate::shape::Shape;
 use rayon::prelude::*;
 
-fn is_max(kind: Kind) -> bool {
+/// Whether `kind` takes the maximum (else the average).
+pub(crate) fn is_max(kind: Kind) -> bool {
     matches!(
         kind,
         Kind::MaxPooling1D
@@ -19,10 +21,12 @@ fn is_max(kind: Kind) -> bool {
     )
 }
 
-pub(crate) fn pooling(kind: Kind, c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
+/// The pooling window of `kind` between `input` and `output` (padding from Keras's `same`
+/// rule), and the channel count; the backward pass reads the same window.
+pub(crate) fn window(kind: Kind, c: &Pooling, input: &Shape, output: &Shape) -> (Window, usize) {
     let r = kind.spatial_rank();
-    let (size, channels) = grid(&s.input, r);
-    let (out, _) = grid(&s.output, r);
+    let (size, channels) = grid(input, r);
+    let (out, _) = grid(output, r);
     let kernel = widen(c.pool_size, r, 1);
     let stride = widen(c.effective_strides(), r, 1);
     let mut pad = [0; 3];
@@ -37,6 +41,11 @@ pub(crate) fn pooling(kind: Kind, c: &Pooling, s: &Step, x: &[f32], y: &mut [f32
         dilation: [1; 3],
         pad,
     };
+    (w, channels)
+}
+
+pub(crate) fn pooling(kind: Kind, c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
+    let (w, channels) = window(kind, c, &s.input, &s.output);
     let max = is_max(kind);
     let (in_len, out_len) = (elements(&s.input).max(1), elements(&s.output).max(1));
     let pool = |(xs, ys): (&[f32], &mut [f32])| pool_sample(&w, channels, max, xs, ys);

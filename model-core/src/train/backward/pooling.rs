@@ -4,43 +4,11 @@
 
 use super::Pass;
 use crate::layer::{Kind, Pooling};
-use crate::runtime::convolution::{grid, pad_before, widen, Window};
+use crate::runtime::convolution::Window;
 use crate::runtime::elements;
 use crate::runtime::kernels::threads_for;
+use crate::runtime::pooling::{is_max, window};
 use rayon::prelude::*;
-
-fn is_max(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::MaxPooling1D
-            | Kind::MaxPooling2D
-            | Kind::MaxPooling3D
-            | Kind::GlobalMaxPooling1D
-            | Kind::GlobalMaxPooling2D
-            | Kind::GlobalMaxPooling3D
-    )
-}
-
-fn window(kind: Kind, c: &Pooling, p: &Pass) -> (Window, usize) {
-    let r = kind.spatial_rank();
-    let (size, channels) = grid(&p.input, r);
-    let (out, _) = grid(&p.output, r);
-    let kernel = widen(c.pool_size, r, 1);
-    let stride = widen(c.effective_strides(), r, 1);
-    let mut pad = [0; 3];
-    for a in 0..3 {
-        pad[a] = pad_before(c.padding, size[a], out[a], stride[a], kernel[a]);
-    }
-    let w = Window {
-        size,
-        out,
-        kernel,
-        stride,
-        dilation: [1; 3],
-        pad,
-    };
-    (w, channels)
-}
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward(
@@ -53,7 +21,7 @@ pub(crate) fn backward(
     dx: Option<&mut [f32]>,
 ) {
     let Some(dx) = dx else { return };
-    let (w, channels) = window(kind, c, p);
+    let (w, channels) = window(kind, c, &p.input, &p.output);
     let max = is_max(kind);
     let (in_len, out_len) = (elements(&p.input).max(1), elements(&p.output).max(1));
     type Pair<'a> = (&'a [f32], &'a [f32]);

@@ -119,7 +119,7 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
     // Names: Keras's automatic ones, counted per kind, and the given ones.
     let mut layers = Vec::new();
     let mut counters: HashMap<Kind, usize> = HashMap::new();
-    let mut taken: HashMap<String, Span> = HashMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
     for l in &def.layers {
         let kind = lookup_kind(&l.kind, errors);
         let name = match (&l.name, kind) {
@@ -144,13 +144,13 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
                     span,
                     format!("the layer name `{name}` would shadow the model constant `{upper}`; choose another name"),
                 ));
-            } else if let Some(_first) = taken.get(&upper) {
+            } else if taken.contains(&upper) {
                 errors.push(syn::Error::new(
                     span,
                     format!("duplicate layer name `{name}`: every layer needs its own name (the per-layer constant is `{upper}`); rename one"),
                 ));
             } else {
-                taken.insert(upper, span);
+                taken.insert(upper);
             }
         }
         layers.push(PlannedLayer { def: l, kind, name });

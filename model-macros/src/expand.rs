@@ -2,7 +2,7 @@
 //! absolute (`__m::…`) so nothing in the caller's scope is needed or touched.
 
 use model_core::layer::Kind;
-use model_core::{Shape, UNKNOWN};
+use model_core::Shape;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
@@ -262,7 +262,7 @@ fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
         field_idents.push(field);
         names.push(l.name.clone());
     }
-    let runtime = runtime_methods(def, plan, output, &field_idents, &names);
+    let runtime = runtime_methods(def, output, &field_idents, &names);
 
     let warnings = plan.warnings.iter().map(|w| {
         let lint = Ident::new(w.lint, w.span);
@@ -387,7 +387,6 @@ fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
 /// executor on the model's `const` layer descriptions.
 fn runtime_methods(
     def: &ModelDef,
-    plan: &Plan,
     output: Shape,
     fields: &[Ident],
     names: &[String],
@@ -425,10 +424,8 @@ fn runtime_methods(
             }
         }
     } else {
-        let _ = UNKNOWN;
         quote!()
     };
-    let _ = plan;
     quote! {
         #[doc(hidden)]
         const __MODEL_NAMES: [&'static str; #count] = [#(#names),*];

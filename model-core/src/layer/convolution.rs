@@ -150,7 +150,6 @@ pub(super) const fn padding_of(i: usize) -> Padding {
 }
 
 pub(super) const fn set_conv(
-    kind: Kind,
     c: &mut Conv,
     name: &str,
     v: Checked,
@@ -185,7 +184,6 @@ pub(super) const fn set_conv(
         Checked::Bool(b) => c.use_bias = b,
         _ => {}
     }
-    let _ = kind;
     Ok(())
 }
 

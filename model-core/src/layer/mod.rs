@@ -370,9 +370,7 @@ const fn default_config(kind: Kind) -> Config {
         | Kind::GlobalAveragePooling1D
         | Kind::GlobalAveragePooling2D
         | Kind::GlobalAveragePooling3D => Config::GlobalPooling(GlobalPooling { keepdims: false }),
-        Kind::ZeroPadding1D | Kind::ZeroPadding2D | Kind::ZeroPadding3D => {
-            Config::Pads(Pads::padding(kind))
-        }
+        Kind::ZeroPadding1D | Kind::ZeroPadding2D | Kind::ZeroPadding3D => Config::Pads(Pads::ONE),
         Kind::Cropping1D | Kind::Cropping2D | Kind::Cropping3D => Config::Pads(Pads::NONE),
         Kind::UpSampling1D | Kind::UpSampling2D | Kind::UpSampling3D => {
             Config::UpSampling(UpSampling::DEFAULT)
@@ -386,13 +384,7 @@ const fn default_config(kind: Kind) -> Config {
 }
 
 /// Stores one checked argument into the configuration (the name is in the kind's table).
-const fn set(
-    kind: Kind,
-    config: &mut Config,
-    name: &str,
-    v: Checked,
-    arg: usize,
-) -> Result<(), ArgError> {
+const fn set(config: &mut Config, name: &str, v: Checked, arg: usize) -> Result<(), ArgError> {
     match config {
         Config::Dense(c) => cor::set_dense(c, name, v),
         Config::Activation(a) => act::set_activation(a, v),
@@ -407,14 +399,14 @@ const fn set(
         Config::PReLU(c) => return act::set_prelu(c, v, arg),
         Config::ELU(c) => act::set_elu(c, v),
         Config::Softmax(c) => return act::set_softmax(c, v, arg),
-        Config::Conv(c) => return conv::set_conv(kind, c, name, v, arg),
-        Config::Pooling(c) => return pool::set_pooling(kind, c, name, v, arg),
+        Config::Conv(c) => return conv::set_conv(c, name, v, arg),
+        Config::Pooling(c) => pool::set_pooling(c, name, v),
         Config::GlobalPooling(c) => pool::set_global(c, v),
         Config::Pads(c) => rsh::set_pads(c, v),
         Config::UpSampling(c) => rsh::set_upsampling(c, name, v),
         Config::Normalization(c) => return norm::set_norm(c, name, v, arg),
         Config::Recurrent(c) => rnn::set_recurrent(c, name, v),
-        Config::Bidirectional(c) => return rnn::set_bidirectional(c, name, v, arg),
+        Config::Bidirectional(c) => return rnn::set_bidirectional(c, v, arg),
         Config::TimeDistributed(l) => {
             if let Checked::Layer(inner) = v {
                 *l = inner;
@@ -471,7 +463,7 @@ pub const fn build(kind: Kind, args: &[Arg]) -> Result<Layer, ArgError> {
                 })
             }
         };
-        tri!(set(kind, &mut config, spec.name, checked, i));
+        tri!(set(&mut config, spec.name, checked, i));
         i += 1;
     }
     let mut slot = 0;
@@ -534,7 +526,7 @@ impl Layer {
             Config::Pads(c) => rsh::eval_pads(k, c, input),
             Config::UpSampling(c) => rsh::eval_upsampling(k, c, input),
             Config::Normalization(c) => norm::eval_norm(c, input),
-            Config::Recurrent(c) => rnn::eval_recurrent(k, c, input),
+            Config::Recurrent(c) => rnn::eval_recurrent(c, input),
             Config::Bidirectional(c) => rnn::eval_bidirectional(c, input),
             Config::TimeDistributed(inner) => return wrappers::eval_time_distributed(inner, input),
         };

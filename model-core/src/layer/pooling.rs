@@ -1,7 +1,7 @@
 //! Pooling: `MaxPooling1D/2D/3D`, `AveragePooling1D/2D/3D`, and their global forms.
 
 use super::convolution::{padding_of, window_output, Padding, PADDING};
-use super::{arg, need_rank, ArgError, ArgSpec, Kind, LayerEval};
+use super::{arg, need_rank, ArgSpec, Kind, LayerEval};
 use crate::error::Problem;
 use crate::shape::Shape;
 use crate::value::{str_eq, tri, ArgType, Checked};
@@ -47,13 +47,7 @@ pub(super) const POOL1D: &[ArgSpec] = pool_args!(1);
 pub(super) const POOL2D: &[ArgSpec] = pool_args!(2);
 pub(super) const POOL3D: &[ArgSpec] = pool_args!(3);
 
-pub(super) const fn set_pooling(
-    _kind: Kind,
-    c: &mut Pooling,
-    name: &str,
-    v: Checked,
-    _arg: usize,
-) -> Result<(), ArgError> {
+pub(super) const fn set_pooling(c: &mut Pooling, name: &str, v: Checked) {
     match v {
         Checked::Dims(d) => {
             if str_eq(name, "pool_size") {
@@ -65,7 +59,6 @@ pub(super) const fn set_pooling(
         Checked::Choice(i) => c.padding = padding_of(i),
         _ => {}
     }
-    Ok(())
 }
 
 pub(super) const fn eval_pooling(

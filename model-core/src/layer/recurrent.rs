@@ -109,11 +109,7 @@ pub(super) const fn set_recurrent(c: &mut Recurrent, name: &str, v: Checked) {
     }
 }
 
-pub(super) const fn eval_recurrent(
-    _kind: Kind,
-    c: &Recurrent,
-    input: &Shape,
-) -> Result<LayerEval, Problem> {
+pub(super) const fn eval_recurrent(c: &Recurrent, input: &Shape) -> Result<LayerEval, Problem> {
     tri!(need_rank(input, 2));
     let params = tri!(c.params(input.dim(1)));
     let output = if c.return_sequences {
@@ -181,7 +177,6 @@ pub(super) const BIDIRECTIONAL: &[ArgSpec] = &[
 
 pub(super) const fn set_bidirectional(
     c: &mut Bidirectional,
-    _name: &str,
     v: Checked,
     arg: usize,
 ) -> Result<(), ArgError> {
@@ -213,7 +208,7 @@ pub(super) const fn eval_bidirectional(
     c: &Bidirectional,
     input: &Shape,
 ) -> Result<LayerEval, Problem> {
-    let one = tri!(eval_recurrent(c.layer.cell, &c.layer, input));
+    let one = tri!(eval_recurrent(&c.layer, input));
     let width = if matches!(c.merge_mode, MergeMode::Concat) {
         tri!(mul(c.layer.units, 2))
     } else {

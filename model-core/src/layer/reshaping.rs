@@ -19,11 +19,9 @@ impl Pads {
     };
 
     /// Keras's `ZeroPadding` default: 1 on every side of the spatial axes.
-    pub const fn padding(_kind: Kind) -> Pads {
-        Pads {
-            amounts: [[1; 2]; 3],
-        }
-    }
+    pub const ONE: Pads = Pads {
+        amounts: [[1; 2]; 3],
+    };
 }
 
 pub(super) const ZERO_PADDING1D: &[ArgSpec] = &[arg("padding", ArgType::Pairs(1))];

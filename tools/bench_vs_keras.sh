@@ -15,6 +15,12 @@ if [[ $what == infer || $what == all ]]; then
 fi
 if [[ $what == train || $what == all ]]; then
     "$py" ../shared/bench/keras_mnist.py data/mnist | tee "$out/keras_mnist.txt"
+    "$py" tools/keras_epoch_times.py data/mnist | tee "$out/keras_epoch_times.txt"
+    cargo bench --bench training -- --noplot 2>&1 | grep -E "^training/|time:|thrpt:" | tee "$out/ours_training.txt"
+    # Criterion prints the mean; the median is in its estimates.
+    for e in target/criterion/training/*/new/estimates.json; do
+        python3 -c 'import json, sys; e = json.load(open(sys.argv[1])); print(sys.argv[1].split("/")[3], "median %.4f s" % (e["median"]["point_estimate"] / 1e9))' "$e"
+    done | tee -a "$out/ours_training.txt"
     cargo run --release -q -p model-core --features runtime --example train_bench linear mlp cnn 2>/dev/null \
         | grep -E "s/epoch" | tee "$out/ours_mnist.txt"
 fi

@@ -74,11 +74,6 @@ pub(crate) fn apply(a: Activation, y: &mut [f32], last: usize) {
     }
 }
 
-/// The element-wise function of `a`, for the recurrent cells' gates.
-pub(crate) fn scalar_fn(a: Activation) -> impl Fn(f32) -> f32 {
-    move |x| scalar(a, x)
-}
-
 fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;

@@ -6,8 +6,9 @@
 //! One module per layer family, as in the runtime. Wherever training and inference compute
 //! the same thing, the training forward pass is the runtime's own kernel
 //! ([`runtime::run`]); what differs is only what is kept: a dense layer or convolution
-//! whose activation's derivative needs its input keeps the pre-activation, dropout keeps its
-//! mask, batch normalization its batch statistics.
+//! whose activation's derivative needs its input keeps the pre-activation, a recurrent layer
+//! every step's gates and states (and the gates' pre-activations on the same condition),
+//! dropout keeps its mask, batch normalization its batch statistics.
 //!
 //! [`Tape`] runs a whole model this way: the activations of every layer, then the
 //! gradients from the loss's back to the input.
@@ -72,11 +73,6 @@ pub(crate) fn runtime_error(e: RuntimeError) -> TrainError {
 
 /// A layer kind whose backward pass is not written yet.
 fn unsupported(layer: &Layer) -> TrainError {
-    match &layer.config {
-        Config::Recurrent(c) => return recurrent::refused(layer.kind, c),
-        Config::Bidirectional(c) => return recurrent::refused(layer.kind, &c.layer),
-        _ => {}
-    }
     TrainError::new(format!(
         "training through `{}` is not supported yet (no backward pass)",
         layer.kind.class_name()
@@ -86,8 +82,6 @@ fn unsupported(layer: &Layer) -> TrainError {
 /// Whether `layer` can be trained through (it has a backward pass).
 pub(crate) fn supported(layer: &Layer) -> bool {
     match &layer.config {
-        Config::Recurrent(c) => recurrent::supported(c),
-        Config::Bidirectional(c) => recurrent::supported(&c.layer),
         Config::Conv(_) => convolution::supported(layer.kind),
         Config::TimeDistributed(inner) => supported(inner),
         _ => true,
@@ -124,18 +118,8 @@ pub(crate) fn forward(
         }
         Config::Noise(c) => regularization::forward(layer.kind, c, p, x, y, cache, rng),
         Config::Normalization(c) => normalization::forward(c, p, x, y, cache),
-        Config::Recurrent(c) => {
-            if !recurrent::supported(c) {
-                return Err(unsupported(layer));
-            }
-            recurrent::forward(c, p, x, y, cache, scratch)
-        }
-        Config::Bidirectional(c) => {
-            if !recurrent::supported(&c.layer) {
-                return Err(unsupported(layer));
-            }
-            recurrent::bidirectional_forward(c, p, x, y, cache, scratch)
-        }
+        Config::Recurrent(c) => recurrent::forward(c, p, x, y, cache, scratch),
+        Config::Bidirectional(c) => recurrent::bidirectional_forward(c, p, x, y, cache, scratch),
         Config::TimeDistributed(inner) => {
             let inner_pass = time_distributed_pass(inner, p)?;
             return forward(&inner_pass, x, y, cache, rng, scratch);
@@ -228,9 +212,9 @@ pub(crate) fn backward(
         Config::Pads(c) => reshaping::pads_backward(layer.kind, c, p, dy, dx),
         Config::UpSampling(c) => reshaping::upsampling_backward(layer.kind, c, p, dy, dx),
         Config::Normalization(c) => normalization::backward(c, p, dy, dx, grads, cache),
-        Config::Recurrent(c) => return recurrent::backward(c, p, x, dy, dx, grads, cache),
+        Config::Recurrent(c) => return recurrent::backward(c, p, x, dy, dx, grads, cache, scratch),
         Config::Bidirectional(c) => {
-            return recurrent::bidirectional_backward(c, p, x, dy, dx, grads, cache)
+            return recurrent::bidirectional_backward(c, p, x, dy, dx, grads, cache, scratch)
         }
         Config::TimeDistributed(inner) => {
             let inner_pass = time_distributed_pass(inner, p)?;

@@ -2,46 +2,40 @@
 //! forms) and `Bidirectional`.
 //!
 //! The training forward pass is the runtime's, asked for its trace: every step's gate
-//! values (after their activations) and states. The backward pass walks the steps in the
-//! reverse of the order they ran, carrying the gradient of the state `h` (and of the
-//! LSTM's cell `c`), and collects the gradients of the gates' pre-activations: the input's
-//! part, one row per step, gives the kernel's and the input's gradients in two products at
-//! the end; the recurrent part gives the recurrent kernel's gradient and the previous
-//! state's, step by step.
+//! values (after their activations) and states, and the gates' pre-activations too when
+//! an activation's derivative needs its input (`gelu`, `silu`, `hard_silu`, `mish`). The
+//! backward pass walks the steps in the reverse of the order they ran, carrying the
+//! gradient of the state `h` (and of the LSTM's cell `c`), and collects the gradients of
+//! the gates' pre-activations: the input's part, one row per step, gives the kernel's and
+//! the input's gradients in two products at the end; the recurrent part gives the
+//! recurrent kernel's gradient and the previous state's, step by step.
 //!
-//! The activations' derivatives are read from their outputs, so activations whose
-//! derivative needs the input (`gelu`, `silu`, …) or is not element-wise (softmax) are not
-//! supported in a recurrent cell.
+//! Each gate's activation is gone back through by [`activation::backward`], one
+//! `[units]` block at a time, as an `Activation` layer's would be: `softmax` and
+//! `log_softmax` over the units take their Jacobian-vector products there.
 
-use super::activation::from_output;
+use std::ops::Range;
+
+use super::activation::{self, needs_input};
 use super::core::column_sums;
 use super::{Cache, Pass};
 use crate::layer::{Bidirectional, Kind, MergeMode, Recurrent};
-use crate::runtime::activation::scalar_fn;
+use crate::runtime::activation::apply;
 use crate::runtime::kernels::{matmul, Mat};
-use crate::runtime::recurrent::{bidirectional_traced, run, trace_len};
+use crate::runtime::recurrent::{bidirectional_traced, run, step_len, trace_len, Trace};
 use crate::runtime::{self, Tensor};
 use crate::shape::Shape;
 
 use crate::train::target::TrainError;
 
-/// Whether the cell's activations have derivatives readable from their outputs.
-pub(crate) fn supported(c: &Recurrent) -> bool {
-    from_output(c.activation).is_some() && from_output(c.recurrent_activation).is_some()
+/// Whether the trace keeps the gates' pre-activations: only when an activation's
+/// derivative needs them, so that `tanh` and `sigmoid` cells record nothing more.
+fn keeps_pre(c: &Recurrent) -> bool {
+    needs_input(c.activation) || needs_input(c.recurrent_activation)
 }
 
-/// Why a cell is not [`supported`].
-pub(crate) fn refused(kind: Kind, c: &Recurrent) -> TrainError {
-    TrainError::new(format!(
-        "training through `{}` with activation `{}` and recurrent_activation `{}` is not supported: the backward pass reads each derivative from the activation's output, which `gelu`, `silu`, `hard_silu`, `mish`, `softmax` and `log_softmax` do not allow (use `tanh`, `sigmoid`, `relu`, …)",
-        kind.class_name(),
-        c.activation.name(),
-        c.recurrent_activation.name()
-    ))
-}
-
-fn scratch_for<'s>(p: &Pass, scratch: &'s mut Vec<f32>) -> &'s mut [f32] {
-    let need = runtime::scratch_len(p.layer, &p.input, &p.output, p.batch);
+/// `scratch`, grown to at least `need` values, cut to `need`.
+fn at_least(scratch: &mut Vec<f32>, need: usize) -> &mut [f32] {
     if scratch.len() < need {
         scratch.resize(need, 0.0);
     }
@@ -57,8 +51,16 @@ pub(crate) fn forward(
     cache: &mut Cache,
     scratch: &mut Vec<f32>,
 ) {
-    cache.b.resize(trace_len(c, &p.input, p.batch), 0.0);
-    let scratch = scratch_for(p, scratch);
+    let pre = keeps_pre(c);
+    cache.b.resize(trace_len(c, &p.input, p.batch, pre), 0.0);
+    let scratch = at_least(
+        scratch,
+        runtime::scratch_len(p.layer, &p.input, &p.output, p.batch),
+    );
+    let trace = Trace {
+        values: &mut cache.b,
+        pre,
+    };
     run(
         c,
         c.go_backwards,
@@ -68,7 +70,7 @@ pub(crate) fn forward(
         x,
         y,
         scratch,
-        Some(&mut cache.b),
+        Some(trace),
     );
 }
 
@@ -81,12 +83,20 @@ pub(crate) fn bidirectional_forward(
     cache: &mut Cache,
     scratch: &mut Vec<f32>,
 ) {
+    let pre = keeps_pre(&c.layer);
     cache
         .b
-        .resize(2 * trace_len(&c.layer, &p.input, p.batch), 0.0);
+        .resize(2 * trace_len(&c.layer, &p.input, p.batch, pre), 0.0);
     let s = p.step();
-    let scratch = scratch_for(p, scratch);
-    bidirectional_traced(c, &s, x, y, scratch, Some(&mut cache.b));
+    let scratch = at_least(
+        scratch,
+        runtime::scratch_len(p.layer, &p.input, &p.output, p.batch),
+    );
+    let trace = Trace {
+        values: &mut cache.b,
+        pre,
+    };
+    bidirectional_traced(c, &s, x, y, scratch, Some(trace));
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -98,6 +108,7 @@ pub(crate) fn backward(
     dx: Option<&mut [f32]>,
     grads: &mut [Vec<f32>],
     cache: &Cache,
+    scratch: &mut Vec<f32>,
 ) -> Result<(), TrainError> {
     let d = Direction {
         c,
@@ -107,7 +118,8 @@ pub(crate) fn backward(
         w: p.weights,
         trace: &cache.b,
     };
-    d.backward(x, dy, dx, false, grads)
+    let work = at_least(scratch, Work::len(c, p.input.dim(0), p.batch));
+    d.backward(x, dy, dx, false, grads, work)
 }
 
 /// Splits the merged output's gradient between the directions (each in the order its
@@ -121,10 +133,12 @@ pub(crate) fn bidirectional_backward(
     mut dx: Option<&mut [f32]>,
     grads: &mut [Vec<f32>],
     cache: &Cache,
+    scratch: &mut Vec<f32>,
 ) -> Result<(), TrainError> {
     let l = &c.layer;
     let (steps, u, batch) = (p.input.dim(0), l.units, p.batch);
-    let len = trace_len(l, &p.input, batch);
+    let pre = keeps_pre(l);
+    let len = trace_len(l, &p.input, batch, pre);
     if cache.b.len() != 2 * len || grads.len() != p.weights.len() {
         return Err(TrainError::new(
             "the Bidirectional backward pass needs its forward pass's trace".to_string(),
@@ -132,14 +146,16 @@ pub(crate) fn bidirectional_backward(
     }
     let (trace_f, trace_b) = cache.b.split_at(len);
     let seq = if l.return_sequences { steps } else { 1 };
-    let per = batch * (l.gates() + 2) * u;
+    let per = step_len(l, batch, pre);
     // The state `h` of sample `b` after the step run `s`-th.
     let state = |trace: &[f32], s: usize, b: usize, j: usize| -> f32 {
         let at = s * per + batch * l.gates() * u + b * u + j;
         trace.get(at).copied().unwrap_or(0.0)
     };
-    let mut dyf = vec![0f32; batch * seq * u];
-    let mut dyb = vec![0f32; batch * seq * u];
+    let n_dy = batch * seq * u;
+    let buf = at_least(scratch, 2 * n_dy + Work::len(l, steps, batch));
+    let (dyf, rest) = buf.split_at_mut(n_dy);
+    let (dyb, work) = rest.split_at_mut(n_dy);
     for b in 0..batch {
         for t in 0..seq {
             let m = b * seq + t;
@@ -175,14 +191,75 @@ pub(crate) fn bidirectional_backward(
         w: &p.weights[..n],
         trace: trace_f,
     };
-    fwd.backward(x, &dyf, dx.as_deref_mut(), false, grads_f)?;
+    fwd.backward(x, dyf, dx.as_deref_mut(), false, grads_f, work)?;
     let bwd = Direction {
         backwards: !l.go_backwards,
         w: &p.weights[n..],
         trace: trace_b,
         ..fwd
     };
-    bwd.backward(x, &dyb, dx, true, grads_b)
+    bwd.backward(x, dyb, dx, true, grads_b, work)
+}
+
+/// The backward pass's buffers for one direction, carved from the tape's scratch so that
+/// no batch allocates.
+struct Work<'s> {
+    /// Gradients of the gates' pre-activations, the input's part: row `b·steps + t` for
+    /// the input's step `t`.
+    dxw: &'s mut [f32],
+    /// Of the current step: gradients of the gates' values, and of their pre-activations
+    /// (the recurrent part).
+    dgates: &'s mut [f32],
+    drec: &'s mut [f32],
+    /// Gradients of the state `h` after the current step and before it (zeroed), of the
+    /// LSTM's cell `c` (zeroed).
+    dh: &'s mut [f32],
+    dh_prev: &'s mut [f32],
+    dc: &'s mut [f32],
+    /// Per-unit temporaries: the LSTM's `a(c)`, the gradient of `a(c)` and of `c` through
+    /// it; the `reset_after` GRU's candidate gradient, the input's part (in `t1`).
+    t1: &'s mut [f32],
+    t2: &'s mut [f32],
+    t3: &'s mut [f32],
+    /// The `reset_after` GRU's recurrent bias's gradient (zeroed).
+    drb: &'s mut [f32],
+    /// The state before the first step.
+    zeros: &'s mut [f32],
+}
+
+impl<'s> Work<'s> {
+    fn len(c: &Recurrent, steps: usize, batch: usize) -> usize {
+        let width = c.gates() * c.units;
+        batch * steps * width + 2 * batch * width + 7 * batch * c.units + width
+    }
+
+    fn new(buf: &'s mut [f32], c: &Recurrent, steps: usize, batch: usize) -> Work<'s> {
+        let (width, bu) = (c.gates() * c.units, batch * c.units);
+        let mut rest = buf;
+        let mut take = |n: usize| {
+            let (a, b) = std::mem::take(&mut rest).split_at_mut(n);
+            rest = b;
+            a
+        };
+        let w = Work {
+            dxw: take(batch * steps * width),
+            dgates: take(batch * width),
+            drec: take(batch * width),
+            dh: take(bu),
+            dh_prev: take(bu),
+            dc: take(bu),
+            t1: take(bu),
+            t2: take(bu),
+            t3: take(bu),
+            drb: take(width),
+            zeros: take(bu),
+        };
+        w.dh.fill(0.0);
+        w.dc.fill(0.0);
+        w.drb.fill(0.0);
+        w.zeros.fill(0.0);
+        w
+    }
 }
 
 /// One direction of a recurrent layer, after its forward pass left `trace`.
@@ -199,7 +276,8 @@ struct Direction<'a> {
 impl Direction<'_> {
     /// From `dy` (in the layout of the direction's own output, steps in the order run):
     /// the weights' gradients into `grads` (overwritten), the input's into `dx` (added to
-    /// it with `add_dx`).
+    /// it with `add_dx`). `work` holds [`Work::len`] values.
+    #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
         x: &[f32],
@@ -207,43 +285,41 @@ impl Direction<'_> {
         dx: Option<&mut [f32]>,
         add_dx: bool,
         grads: &mut [Vec<f32>],
+        work: &mut [f32],
     ) -> Result<(), TrainError> {
         let c = self.c;
         let (steps, features, u, batch) =
             (self.input.dim(0), self.input.dim(1), c.units, self.batch);
         let width = c.gates() * u;
         let (bw, bu) = (batch * width, batch * u);
-        let per = bw + 2 * bu;
-        let (Some(dact), Some(dgate)) = (
-            from_output(c.activation),
-            from_output(c.recurrent_activation),
-        ) else {
-            return Err(refused(c.cell, c));
-        };
+        let per = step_len(c, batch, keeps_pre(c));
         if self.trace.len() != steps * per
             || self.w.len() < 2
             || grads.len() != self.w.len()
             || dy.len() != batch * u * if c.return_sequences { steps } else { 1 }
+            || work.len() < Work::len(c, steps, batch)
         {
             return Err(TrainError::new(
                 "the recurrent backward pass got buffers of the wrong sizes".to_string(),
             ));
         }
-        let act = scalar_fn(c.activation);
+        let (act, gate) = (c.activation, c.recurrent_activation);
         let (kernel, recurrent) = (&self.w[0].data, &self.w[1].data);
         let reset_after = c.cell == Kind::GRU && c.reset_after;
         let classic = c.cell == Kind::GRU && !c.reset_after;
-
-        // Gradients of the gates' pre-activations: the input's part, row `b·steps + t`
-        // for the input's step `t`; the recurrent part of the current step.
-        let mut dxw = vec![0f32; batch * steps * width];
-        let mut drec = vec![0f32; bw];
-        let mut dh = vec![0f32; bu];
-        let mut dh_prev = vec![0f32; bu];
-        let mut dc = vec![0f32; bu];
-        let mut tmp = vec![0f32; bu];
-        let mut drb = vec![0f32; if reset_after { width } else { 0 }];
-        let zeros = vec![0f32; per];
+        let Work {
+            dxw,
+            dgates,
+            drec,
+            mut dh,
+            mut dh_prev,
+            dc,
+            t1,
+            t2,
+            t3,
+            drb,
+            zeros,
+        } = Work::new(work, c, steps, batch);
         let du = &mut grads[1];
         du.clear();
         du.resize(u * width, 0.0);
@@ -251,13 +327,24 @@ impl Direction<'_> {
         for s in (0..steps).rev() {
             let t = if self.backwards { steps - 1 - s } else { s };
             let cur = &self.trace[s * per..][..per];
-            let prev = if s > 0 {
-                &self.trace[(s - 1) * per..][..per]
+            let (gates, h, aux) = (&cur[..bw], &cur[bw..bw + bu], &cur[bw + bu..bw + 2 * bu]);
+            // Empty unless the trace keeps them.
+            let pre = &cur[bw + 2 * bu..];
+            let (h_prev, c_prev): (&[f32], &[f32]) = if s > 0 {
+                let prev = &self.trace[(s - 1) * per..][..per];
+                (&prev[bw..bw + bu], &prev[bw + bu..bw + 2 * bu])
             } else {
-                &zeros[..]
+                (zeros, zeros)
             };
-            let (gates, h, aux) = (&cur[..bw], &cur[bw..bw + bu], &cur[bw + bu..]);
-            let (h_prev, c_prev) = (&prev[bw..bw + bu], &prev[bw + bu..]);
+            // From the gradients of the gates' values in `cols` to their pre-activations'.
+            let through = |a, cols: Range<usize>, dgates: &[f32], drec: &mut [f32]| {
+                for row in (0..bw).step_by(width.max(1)) {
+                    let at = row + cols.start..row + cols.end;
+                    let z = pre.get(at.clone()).unwrap_or(&[]);
+                    let y = &gates[at.clone()];
+                    activation::backward(a, z, y, &dgates[at.clone()], &mut drec[at], u);
+                }
+            };
             if c.return_sequences {
                 let row = |b: usize| &dy[(b * steps + s) * u..][..u];
                 for b in 0..batch {
@@ -269,110 +356,123 @@ impl Direction<'_> {
             } else if s + 1 == steps {
                 dh.iter_mut().zip(dy).for_each(|(a, &g)| *a += g);
             }
-            // Element-wise: the gates' gradients, and the part of `dh_prev` that does
-            // not go through the recurrent kernel.
-            for b in 0..batch {
-                let g = &gates[b * width..][..width];
-                let dr = &mut drec[b * width..][..width];
-                let (dhb, hp) = (&dh[b * u..][..u], &h_prev[b * u..][..u]);
-                let dhp = &mut dh_prev[b * u..][..u];
-                let tb = &mut tmp[b * u..][..u];
-                match c.cell {
-                    Kind::LSTM => {
-                        let (cb, cp) = (&aux[b * u..][..u], &c_prev[b * u..][..u]);
-                        let dcb = &mut dc[b * u..][..u];
+            // The gates' gradients, and the part of `dh_prev` that does not go through the
+            // recurrent kernel.
+            match c.cell {
+                Kind::LSTM => {
+                    // Through `h = o ⊙ a(c)`: `t1 = a(c)`, `t3` the gradient it adds to `c`.
+                    t1.copy_from_slice(aux);
+                    apply(act, t1, u);
+                    for b in 0..batch {
+                        let o = &gates[b * width + 3 * u..][..u];
                         for j in 0..u {
-                            let (i, f, gg, o) = (g[j], g[u + j], g[2 * u + j], g[3 * u + j]);
-                            let tc = act(cb[j]);
-                            let dcj = dcb[j] + dhb[j] * o * dact(tc);
-                            dr[j] = dcj * gg * dgate(i);
-                            dr[u + j] = dcj * cp[j] * dgate(f);
-                            dr[2 * u + j] = dcj * i * dact(gg);
-                            dr[3 * u + j] = dhb[j] * tc * dgate(o);
-                            dcb[j] = dcj * f;
+                            t2[b * u + j] = dh[b * u + j] * o[j];
                         }
                     }
-                    Kind::GRU => {
+                    activation::backward(act, aux, t1, t2, t3, u);
+                    for b in 0..batch {
+                        let g = &gates[b * width..][..width];
+                        let dg = &mut dgates[b * width..][..width];
                         for j in 0..u {
-                            let (z, rr, hh) = (g[j], g[u + j], g[2 * u + j]);
-                            let dhh = dhb[j] * (1.0 - z) * dact(hh);
-                            dr[j] = dhb[j] * (hp[j] - hh) * dgate(z);
-                            dhp[j] = dhb[j] * z;
-                            tb[j] = dhh;
-                            if reset_after {
-                                let rec_h = aux[b * u + j];
-                                dr[u + j] = dhh * rec_h * dgate(rr);
-                                dr[2 * u + j] = dhh * rr;
-                            } else {
-                                // The reset gate's, once `d(r ⊙ h)` is known (below).
-                                dr[2 * u + j] = dhh;
+                            let k = b * u + j;
+                            let (i, f, gg) = (g[j], g[u + j], g[2 * u + j]);
+                            let dck = dc[k] + t3[k];
+                            dg[j] = dck * gg;
+                            dg[u + j] = dck * c_prev[k];
+                            dg[2 * u + j] = dck * i;
+                            dg[3 * u + j] = dh[k] * t1[k];
+                            dc[k] = dck * f;
+                        }
+                    }
+                    through(gate, 0..2 * u, dgates, drec);
+                    through(act, 2 * u..3 * u, dgates, drec);
+                    through(gate, 3 * u..width, dgates, drec);
+                }
+                Kind::GRU => {
+                    for b in 0..batch {
+                        let g = &gates[b * width..][..width];
+                        let dg = &mut dgates[b * width..][..width];
+                        for j in 0..u {
+                            let k = b * u + j;
+                            let (z, hh) = (g[j], g[2 * u + j]);
+                            dg[j] = dh[k] * (h_prev[k] - hh);
+                            dg[2 * u + j] = dh[k] * (1.0 - z);
+                            dh_prev[k] = dh[k] * z;
+                        }
+                    }
+                    through(act, 2 * u..width, dgates, drec);
+                    if reset_after {
+                        // The input's part of the candidate (into `t1`) is not scaled by
+                        // the reset gate; the recurrent part is.
+                        for b in 0..batch {
+                            let g = &gates[b * width..][..width];
+                            let (dg, dr) = (&mut dgates[b * width..], &mut drec[b * width..]);
+                            for j in 0..u {
+                                let (k, dhh) = (b * u + j, dr[2 * u + j]);
+                                dg[u + j] = dhh * aux[k];
+                                t1[k] = dhh;
+                                dr[2 * u + j] = dhh * g[u + j];
+                            }
+                        }
+                    } else {
+                        // d(r ⊙ h_prev) = dh̃_pre · U_hᵀ, into `dc` (free in a GRU).
+                        matmul(
+                            batch,
+                            u,
+                            u,
+                            Mat {
+                                data: &drec[2 * u..],
+                                rs: width,
+                                cs: 1,
+                            },
+                            Mat {
+                                data: &recurrent[2 * u..],
+                                rs: 1,
+                                cs: width,
+                            },
+                            dc,
+                            u,
+                            false,
+                        );
+                        if s > 0 {
+                            // dU_h += (r ⊙ h_prev)ᵀ · dh̃_pre
+                            matmul(
+                                u,
+                                batch,
+                                u,
+                                Mat {
+                                    data: aux,
+                                    rs: 1,
+                                    cs: u,
+                                },
+                                Mat {
+                                    data: &drec[2 * u..],
+                                    rs: width,
+                                    cs: 1,
+                                },
+                                &mut du[2 * u..],
+                                width,
+                                true,
+                            );
+                        }
+                        for b in 0..batch {
+                            for j in 0..u {
+                                let k = b * u + j;
+                                let rr = gates[b * width + u + j];
+                                dgates[b * width + u + j] = dc[k] * h_prev[k];
+                                dh_prev[k] += dc[k] * rr;
                             }
                         }
                     }
-                    _ => {
-                        let hb = &h[b * u..][..u];
-                        for j in 0..u {
-                            dr[j] = dhb[j] * dact(hb[j]);
-                        }
-                    }
+                    through(gate, 0..2 * u, dgates, drec);
                 }
-            }
-            if classic {
-                // d(r ⊙ h_prev) = dh̃_pre · U_hᵀ, into `dc` (free in a GRU).
-                matmul(
-                    batch,
-                    u,
-                    u,
-                    Mat {
-                        data: &drec[2 * u..],
-                        rs: width,
-                        cs: 1,
-                    },
-                    Mat {
-                        data: &recurrent[2 * u..],
-                        rs: 1,
-                        cs: width,
-                    },
-                    &mut dc,
-                    u,
-                    false,
-                );
-                if s > 0 {
-                    // dU_h += (r ⊙ h_prev)ᵀ · dh̃_pre
-                    matmul(
-                        u,
-                        batch,
-                        u,
-                        Mat {
-                            data: aux,
-                            rs: 1,
-                            cs: u,
-                        },
-                        Mat {
-                            data: &drec[2 * u..],
-                            rs: width,
-                            cs: 1,
-                        },
-                        &mut du[2 * u..],
-                        width,
-                        true,
-                    );
-                }
-                for b in 0..batch {
-                    for j in 0..u {
-                        let k = b * u + j;
-                        let rr = gates[b * width + u + j];
-                        drec[b * width + u + j] = dc[k] * h_prev[k] * dgate(rr);
-                        dh_prev[k] += dc[k] * rr;
-                    }
-                }
+                _ => activation::backward(act, pre, h, dh, drec, u),
             }
             for b in 0..batch {
                 let row = &mut dxw[(b * steps + t) * width..][..width];
                 row.copy_from_slice(&drec[b * width..][..width]);
                 if reset_after {
-                    // The input's part of the candidate is not scaled by the reset gate.
-                    row[2 * u..].copy_from_slice(&tmp[b * u..][..u]);
+                    row[2 * u..].copy_from_slice(&t1[b * u..][..u]);
                 }
             }
             if reset_after {
@@ -392,7 +492,7 @@ impl Direction<'_> {
                         rs: 1,
                         cs: u,
                     },
-                    Mat::rows(&drec, width),
+                    Mat::rows(drec, width),
                     du,
                     width,
                     true,
@@ -401,13 +501,13 @@ impl Direction<'_> {
                     batch,
                     cols,
                     u,
-                    Mat::rows(&drec, width),
+                    Mat::rows(drec, width),
                     Mat {
                         data: recurrent,
                         rs: 1,
                         cs: width,
                     },
-                    &mut dh_prev,
+                    dh_prev,
                     u,
                     c.cell == Kind::GRU,
                 );
@@ -427,7 +527,7 @@ impl Direction<'_> {
                 rs: 1,
                 cs: features,
             },
-            Mat::rows(&dxw, width),
+            Mat::rows(dxw, width),
             dk,
             width,
             false,
@@ -437,7 +537,7 @@ impl Direction<'_> {
                 rows,
                 width,
                 features,
-                Mat::rows(&dxw, width),
+                Mat::rows(dxw, width),
                 Mat {
                     data: kernel,
                     rs: 1,
@@ -450,8 +550,10 @@ impl Direction<'_> {
         }
         if c.use_bias && grads.len() > 2 {
             let db = &mut grads[2];
-            column_sums(&dxw, width, db);
-            db.extend_from_slice(&drb);
+            column_sums(dxw, width, db);
+            if reset_after {
+                db.extend_from_slice(drb);
+            }
         }
         Ok(())
     }

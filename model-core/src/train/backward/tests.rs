@@ -823,32 +823,67 @@ fn recurrent_through_time() {
     );
 }
 
+/// The activations whose derivative needs their input (the trace then keeps the gates'
+/// pre-activations) and softmax and log-softmax over the units, in every cell, as
+/// `activation` and as `recurrent_activation`.
 #[test]
-fn recurrent_refuses_activations_whose_derivative_needs_the_input() {
-    let l = rnn(Kind::LSTM, &[("activation", Value::Str("gelu"))]);
-    assert!(!super::supported(&l));
-    let input = Shape::new(&[3, 2]);
-    let w = init_model(&[l], input, 1).unwrap().remove(0).tensors;
-    let p = Pass {
-        layer: &l,
-        input,
-        output: eval_output(&l, &input).unwrap(),
-        batch: 1,
-        weights: &w,
-    };
-    let err = forward(
-        &p,
-        &[0.0; 6],
-        &mut [0.0; 3],
-        &mut Cache::default(),
-        &mut Rng(1),
-        &mut Vec::new(),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("LSTM") && err.to_string().contains("gelu"),
-        "{err}"
-    );
+fn recurrent_activations_of_the_input_or_the_whole_row() {
+    for a in [
+        "gelu",
+        "silu",
+        "hard_silu",
+        "mish",
+        "softmax",
+        "log_softmax",
+    ] {
+        for (cell, reset_after) in [
+            (Kind::SimpleRNN, true),
+            (Kind::LSTM, true),
+            (Kind::GRU, true),
+            (Kind::GRU, false),
+        ] {
+            let mut extra = vec![
+                ("activation", Value::Str(a)),
+                ("return_sequences", Value::Bool(true)),
+            ];
+            if cell == Kind::GRU {
+                extra.push(("reset_after", Value::Bool(reset_after)));
+            }
+            check(rnn(cell, &extra), &[4, 2], 2);
+            if cell != Kind::SimpleRNN {
+                // Three steps: a gate outside [0, 1] (log-softmax) makes a GRU's state grow
+                // from step to step, and the rounding of the finite differences with it.
+                extra[0] = ("recurrent_activation", Value::Str(a));
+                check(rnn(cell, &extra), &[3, 2], 2);
+            }
+        }
+    }
+    for (cell, act, gate) in [
+        (Kind::LSTM, "softmax", "silu"),
+        (Kind::GRU, "gelu", "log_softmax"),
+    ] {
+        let inner = rnn(
+            cell,
+            &[
+                ("activation", Value::Str(act)),
+                ("recurrent_activation", Value::Str(gate)),
+                ("return_sequences", Value::Bool(true)),
+                ("go_backwards", Value::Bool(cell == Kind::GRU)),
+            ],
+        );
+        let inner: &'static Layer = Box::leak(Box::new(inner));
+        check(
+            layer(
+                Kind::Bidirectional,
+                &[
+                    ("layer", Value::Layer(inner)),
+                    ("merge_mode", Value::Str("mul")),
+                ],
+            ),
+            &[3, 2],
+            2,
+        );
+    }
 }
 
 #[test]

@@ -151,13 +151,11 @@ fn check(json_path: &Path) -> Result<(), String> {
     }
 }
 
-#[test]
-fn numeric_parity() {
-    let dir = corpus_dir();
-    let files = model_core::keras::corpus_files(&dir, "KERAS_NUMERIC_DIR")
-        .unwrap_or_else(|e| panic!("{e}"));
+/// Checks every model of `files`, reports each mismatch and `"{label}: N/M models match"`,
+/// and fails unless all match.
+fn check_all(files: &[PathBuf], label: &str) {
     let mut matched = 0;
-    for path in &files {
+    for path in files {
         match check(path) {
             Ok(()) => matched += 1,
             Err(e) => {
@@ -179,13 +177,40 @@ fn numeric_parity() {
             }
         }
     }
-    report!("numeric parity: {matched}/{} models match", files.len());
+    report!("{label}: {matched}/{} models match", files.len());
     assert_eq!(
         matched,
         files.len(),
-        "numeric parity: {matched}/{} models match",
+        "{label}: {matched}/{} models match",
         files.len()
     );
+}
+
+#[test]
+fn numeric_parity() {
+    let dir = corpus_dir();
+    let files = model_core::keras::corpus_files(&dir, "KERAS_NUMERIC_DIR")
+        .unwrap_or_else(|e| panic!("{e}"));
+    check_all(&files, "numeric parity");
+}
+
+/// Configurations the shared corpus does not reach, recorded from Keras the same way by
+/// `tools/keras_numeric_extra.py` into `tests/data/numeric` (`KERAS_NUMERIC_EXTRA_DIR`
+/// elsewhere): recurrent cells with softmax, log_softmax, gelu, silu, mish and hard_silu as
+/// activation or recurrent activation.
+#[test]
+fn numeric_parity_extra() {
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/numeric");
+    let dir = model_core::keras::corpus_dir("KERAS_NUMERIC_EXTRA_DIR", default);
+    let files = model_core::keras::corpus_files(&dir, "KERAS_NUMERIC_EXTRA_DIR")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        files.len() >= 25,
+        "only {} models in {}",
+        files.len(),
+        dir.display()
+    );
+    check_all(&files, "numeric parity (extra cases)");
 }
 
 /// Every valid model of the shape corpus (`../shared/keras-reference/models`, more layer

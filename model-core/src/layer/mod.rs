@@ -2,7 +2,7 @@
 //! rule that gives its output shape and parameter counts.
 //!
 //! Each family lives in its own module with its configuration, argument table and `eval`;
-//! adding a family means adding a module and its rows in [`catalogue!`] below.
+//! adding a family means adding a module and its rows in `catalogue!` below.
 
 mod activation;
 mod convolution;

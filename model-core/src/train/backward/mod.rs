@@ -1,7 +1,7 @@
 //! Backpropagation: every layer's forward pass in training mode, keeping what its backward
 //! pass needs, and the backward pass itself, giving the gradient with respect to the
 //! layer's input and to each of its weights (in the order and layout of
-//! [`LayerWeights`](crate::runtime::LayerWeights)).
+//! [`LayerWeights`]).
 //!
 //! One module per layer family, as in the runtime. Wherever training and inference compute
 //! the same thing, the training forward pass is the runtime's own kernel

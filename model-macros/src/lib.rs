@@ -1,8 +1,8 @@
 //! Implementation detail of `model`: the `model!` procedural macro. Use the `model` crate.
 //!
-//! The macro is three phases, each in its own module: [`ast`] parses the DSL into a small
-//! IR that keeps every token's span, [`check`] validates it with `model-core`'s evaluator
-//! (the same one generated code and the tests use), and [`expand`] emits the model type.
+//! The macro is three phases, each in its own module: `ast` parses the DSL into a small
+//! IR that keeps every token's span, `check` validates it with `model-core`'s evaluator
+//! (the same one generated code and the tests use), and `expand` emits the model type.
 //! Errors are collected, never panicked, and the type is still emitted on error.
 
 mod ast;

@@ -57,7 +57,7 @@ fn sample(
     let [_, h, wd] = w.size;
     ds.fill(0.0);
     let mut cells = Vec::with_capacity(w.taps());
-    let mut winner: Vec<usize> = Vec::with_capacity(channels);
+    let mut unspent: Vec<f32> = Vec::with_capacity(channels);
     for (row, (out, g)) in ys
         .chunks_exact(channels.max(1))
         .zip(gs.chunks_exact(channels.max(1)))
@@ -87,17 +87,19 @@ fn sample(
         }
         if max {
             // The first cell holding the maximum, as the forward pass's strict `>` kept it:
-            // the cells in reverse order, each match replacing the last (no branches).
-            winner.clear();
-            winner.resize(channels, usize::MAX);
-            for &at in cells.iter().rev() {
-                for ((win, &v), &o) in winner.iter_mut().zip(&xs[at..at + channels]).zip(out) {
-                    *win = if v == o { at } else { *win };
-                }
-            }
-            for (ch, (&at, &g)) in winner.iter().zip(g).enumerate() {
-                if at != usize::MAX {
-                    ds[at + ch] += g;
+            // walking the cells in the forward order, each channel's gradient goes to the
+            // first match and is then spent (branch-free, so the channels vectorize).
+            unspent.clear();
+            unspent.extend_from_slice(g);
+            for &at in &cells {
+                let (d, v) = (&mut ds[at..at + channels], &xs[at..at + channels]);
+                let (o, u) = (&out[..channels], &mut unspent[..channels]);
+                for ch in 0..channels {
+                    // All ones on a match: a select written as a mask, which vectorizes
+                    // (an `if` here compiles to a branch per channel).
+                    let hit = u32::from(v[ch] == o[ch]).wrapping_neg();
+                    d[ch] += f32::from_bits(u[ch].to_bits() & hit);
+                    u[ch] = f32::from_bits(u[ch].to_bits() & !hit);
                 }
             }
         } else if !cells.is_empty() {

@@ -281,6 +281,47 @@ fn dropout_keeps_one_minus_rate_scaled_by_its_inverse() {
     assert_eq!(y, again);
 }
 
+/// Ties (all zeros after a ReLU are common): each window's gradient goes to its first cell
+/// holding the maximum, as the forward pass picked it, even where windows overlap.
+#[test]
+fn max_pooling_gives_a_tie_to_the_first_cell() {
+    let l = layer(
+        Kind::MaxPooling2D,
+        &[("pool_size", ints(&[2, 2])), ("strides", ints(&[1, 1]))],
+    );
+    let input = Shape::new(&[3, 3, 2]);
+    // Channel 0 is flat; channel 1 has a single maximum at (1, 1), in every window.
+    let mut x = [1.0f32; 18];
+    x[(3 + 1) * 2 + 1] = 5.0;
+    let p = Pass {
+        layer: &l,
+        input,
+        output: eval_output(&l, &input).unwrap(),
+        batch: 1,
+        weights: &[],
+    };
+    let (mut y, mut cache) = ([0.0; 8], Cache::default());
+    forward(&p, &x, &mut y, &mut cache, &mut Rng(1), &mut Vec::new()).unwrap();
+    let dy = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
+    let mut dx = [0.0; 18];
+    let scratch = &mut Vec::new();
+    backward(
+        &p,
+        &x,
+        &y,
+        &dy,
+        Some(&mut dx),
+        &mut [],
+        &cache,
+        false,
+        scratch,
+    )
+    .unwrap();
+    let channel = |c: usize| -> Vec<f32> { dx.iter().skip(c).step_by(2).copied().collect() };
+    assert_eq!(channel(0), [1.0, 2.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0]);
+    assert_eq!(channel(1), [0.0, 0.0, 0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0]);
+}
+
 #[test]
 fn pooling_every_kind() {
     let two = ints(&[2, 2]);

@@ -8,32 +8,17 @@
 keras_mnist.py reports one run at seed 1; a different seed moves the linear model's
 accuracy by up to ±0.008 on these 2,000 test digits.
 """
-import gzip, os, struct, sys
+import os, sys
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np
 import keras
-from keras import layers as L
 
-
-def idx(p):
-    with gzip.open(p) as f:
-        nd = struct.unpack(">I", f.read(4))[0] & 0xFF
-        dims = struct.unpack(">" + "I" * nd, f.read(4 * nd))
-        return np.frombuffer(f.read(), np.uint8).reshape(dims)
-
+from keras_mnist_common import BENCH_MODELS, load
 
 d, name, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-xtr = idx(f"{d}/train-images-idx3-ubyte.gz").astype("float32") / 255
-ytr = idx(f"{d}/train-labels-idx1-ubyte.gz")
-xte = idx(f"{d}/t10k-images-idx3-ubyte.gz").astype("float32") / 255
-yte = idx(f"{d}/t10k-labels-idx1-ubyte.gz")
-models = {
-    "linear_sgd": (lambda: [keras.Input((28, 28)), L.Flatten(), L.Dense(10, activation="softmax")], "sgd", 12),
-    "mlp_adam": (lambda: [keras.Input((28, 28)), L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10, activation="softmax")], "adam", 10),
-    "cnn_adam": (lambda: [keras.Input((28, 28, 1)), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(2), L.Conv2D(64, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dropout(0.5), L.Dense(10, activation="softmax")], "adam", 10),
-}
-layers, optimizer, epochs = models[name]
+xtr, ytr, xte, yte = load(d)
+layers, optimizer, epochs = BENCH_MODELS[name]
 if "cnn" in name:
     xtr, xte = xtr[..., None], xte[..., None]
 accs = []

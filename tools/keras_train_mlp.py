@@ -7,24 +7,16 @@ layouts. The result is data/mnist-mlp-keras.safetensors, used by examples/mnist_
     ~/keras-venv/bin/pip install safetensors
     ~/keras-venv/bin/python tools/keras_train_mlp.py data/mnist data/mnist-mlp-keras.safetensors
 """
-import gzip, os, sys
+import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 from keras import layers as L
 from safetensors.numpy import save_file
 
-def idx(path):
-    with gzip.open(path) as f:
-        data = f.read()
-    magic = int.from_bytes(data[:4], "big")
-    if magic == 2051:
-        n, r, c = (int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(3))
-        return np.frombuffer(data[16:], np.uint8).reshape(n, r, c).astype("float32") / 255.0
-    return np.frombuffer(data[8:], np.uint8).astype("int32")
+from keras_mnist_common import load
 
 d = sys.argv[1]
-x_train, y_train = idx(f"{d}/train-images-idx3-ubyte.gz"), idx(f"{d}/train-labels-idx1-ubyte.gz")
-x_test, y_test = idx(f"{d}/t10k-images-idx3-ubyte.gz"), idx(f"{d}/t10k-labels-idx1-ubyte.gz")
+x_train, y_train, x_test, y_test = load(d)
 keras.utils.set_random_seed(1)
 model = keras.Sequential([keras.Input((28, 28)), L.Flatten(name="flatten"),
                           L.Dense(128, activation="relu", name="dense"), L.Dense(10, activation="softmax", name="dense_1")])

@@ -12,7 +12,7 @@ model, k the index in Keras's `get_weights()`), "<case>/loss" and "<case>/accura
 value per epoch, from the History; Keras picks the accuracy from the shapes: sparse
 categorical for class ids, categorical for one-hot rows).
 """
-import gzip, os, struct, sys
+import os, sys
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np
@@ -20,19 +20,14 @@ import keras
 from keras import layers as L
 from safetensors.numpy import save_file
 
+from keras_mnist_common import load
+
 SAMPLES, BATCH, EPOCHS = 300, 64, 3
 
 
-def idx(p):
-    with gzip.open(p) as f:
-        nd = struct.unpack(">I", f.read(4))[0] & 0xFF
-        dims = struct.unpack(">" + "I" * nd, f.read(4 * nd))
-        return np.frombuffer(f.read(), np.uint8).reshape(dims)
-
-
 data, out = sys.argv[1], sys.argv[2]
-x = idx(f"{data}/train-images-idx3-ubyte.gz")[:SAMPLES].astype("float32") / 255
-y = idx(f"{data}/train-labels-idx1-ubyte.gz")[:SAMPLES].astype("int64")
+x, y, _, _ = load(data)
+x, y = x[:SAMPLES], y[:SAMPLES].astype("int64")
 onehot = np.eye(10, dtype="float32")[y]
 
 flat = lambda: [keras.Input((28, 28)), L.Flatten()]

@@ -7,20 +7,15 @@ objective val_accuracy, batch 32, validation on the 2,000 test digits of data/mn
     ~/keras-venv/bin/pip install keras-tuner==1.4.8
     ~/keras-venv/bin/python tools/keras_tuner_search.py data/mnist
 """
-import gzip, os, struct, sys, tempfile, time
+import os, sys, tempfile, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras, keras_tuner as kt
 from keras import layers as L
 
-def idx(p):
-    with gzip.open(p) as f:
-        magic = struct.unpack(">I", f.read(4))[0]; nd = magic & 0xff
-        dims = struct.unpack(">" + "I" * nd, f.read(4 * nd))
-        return np.frombuffer(f.read(), np.uint8).reshape(dims)
+from keras_mnist_common import load
 
 d = sys.argv[1]
-xtr = idx(f"{d}/train-images-idx3-ubyte.gz").astype("float32") / 255; ytr = idx(f"{d}/train-labels-idx1-ubyte.gz")
-xte = idx(f"{d}/t10k-images-idx3-ubyte.gz").astype("float32") / 255; yte = idx(f"{d}/t10k-labels-idx1-ubyte.gz")
+xtr, ytr, xte, yte = load(d)
 
 def build(hp):
     units = hp.Int("units", min_value=32, max_value=512, step=32)

@@ -169,14 +169,16 @@ fn compare(fixture: &Fixture, case: &str, history: &History, ours: &[LayerWeight
 
 type Trained = Result<(History, Vec<LayerWeights>), TrainError>;
 
-/// Trains each case from Keras's initial weights; the struct of the case does the work.
+/// Trains `case` from Keras's initial weights through the case's `model!` struct, as the
+/// recording did: `(case, what fit returned and the weights it left)`.
 macro_rules! train {
-    ($model:ident, $init:expr, $data:expr, $options:expr) => {{
-        let mut m = $model::from_layer_weights($init);
-        let history = m.fit($data, $options);
+    ($fixture:expr, $case:literal, $model:ident, $data:expr, $optimizer:expr, $loss:expr) => {{
+        let init = $fixture.weights($case, "init", $model::LAYERS.len());
+        let mut m = $model::from_layer_weights(init);
+        let history = m.fit($data, options($optimizer, $loss));
         let trained: Trained =
             history.map(|h| (h, m.layer_weights().into_iter().cloned().collect()));
-        trained
+        ($case, trained)
     }};
 }
 
@@ -201,150 +203,86 @@ fn fit_matches_keras_step_for_step() {
         amsgrad: true,
         ..Adam::new(decay)
     };
-    let init = |case: &str, layers: usize| fixture.weights(case, "init", layers);
 
     let runs: Vec<(&str, Trained)> = vec![
-        (
+        train!(
+            fixture,
             "linear_sgd",
-            train!(
-                Linear,
-                init("linear_sgd", 2),
-                &images,
-                options(Sgd::new(0.01), sparse)
-            ),
+            Linear,
+            &images,
+            Sgd::new(0.01),
+            sparse
         ),
-        (
-            "mlp_sgd_nesterov",
-            train!(
-                Mlp,
-                init("mlp_sgd_nesterov", 3),
-                &images,
-                options(nesterov, sparse)
-            ),
-        ),
-        (
-            "mlp_adam",
-            train!(
-                Mlp,
-                init("mlp_adam", 3),
-                &images,
-                options(Adam::default(), sparse)
-            ),
-        ),
-        (
-            "mlp_adamw",
-            train!(
-                Mlp,
-                init("mlp_adamw", 3),
-                &images,
-                options(AdamW::default(), sparse)
-            ),
-        ),
-        (
+        train!(fixture, "mlp_sgd_nesterov", Mlp, &images, nesterov, sparse),
+        train!(fixture, "mlp_adam", Mlp, &images, Adam::default(), sparse),
+        train!(fixture, "mlp_adamw", Mlp, &images, AdamW::default(), sparse),
+        train!(
+            fixture,
             "mlp_rmsprop",
-            train!(
-                Mlp,
-                init("mlp_rmsprop", 3),
-                &images,
-                options(RmsProp::default(), sparse)
-            ),
+            Mlp,
+            &images,
+            RmsProp::default(),
+            sparse
         ),
-        (
+        train!(
+            fixture,
             "mlp_rmsprop_centered_momentum",
-            train!(
-                Mlp,
-                init("mlp_rmsprop_centered_momentum", 3),
-                &images,
-                options(centered, sparse)
-            ),
+            Mlp,
+            &images,
+            centered,
+            sparse
         ),
-        (
+        train!(
+            fixture,
             "mlp_adam_amsgrad_decay",
-            train!(
-                Mlp,
-                init("mlp_adam_amsgrad_decay", 3),
-                &images,
-                options(amsgrad, sparse)
-            ),
+            Mlp,
+            &images,
+            amsgrad,
+            sparse
         ),
-        (
+        train!(
+            fixture,
             "logits_categorical",
-            train!(
-                Logits,
-                init("logits_categorical", 3),
-                &images,
-                options(
-                    Adam::default(),
-                    Loss::CategoricalCrossentropy { from_logits: true }
-                )
-            ),
+            Logits,
+            &images,
+            Adam::default(),
+            Loss::CategoricalCrossentropy { from_logits: true }
         ),
-        (
+        train!(
+            fixture,
             "sigmoid_binary",
-            train!(
-                Sigmoid,
-                init("sigmoid_binary", 2),
-                &images,
-                options(
-                    Sgd::new(0.1),
-                    Loss::BinaryCrossentropy { from_logits: false }
-                )
-            ),
+            Sigmoid,
+            &images,
+            Sgd::new(0.1),
+            Loss::BinaryCrossentropy { from_logits: false }
         ),
-        (
+        train!(
+            fixture,
             "sigmoid_mse",
-            train!(
-                Sigmoid,
-                init("sigmoid_mse", 2),
-                &images,
-                options(Sgd::new(0.5), Loss::MeanSquaredError)
-            ),
+            Sigmoid,
+            &images,
+            Sgd::new(0.5),
+            Loss::MeanSquaredError
         ),
-        (
+        train!(
+            fixture,
             "linear_mae",
-            train!(
-                Affine,
-                init("linear_mae", 2),
-                &images,
-                options(Sgd::new(0.01), Loss::MeanAbsoluteError)
-            ),
+            Affine,
+            &images,
+            Sgd::new(0.01),
+            Loss::MeanAbsoluteError
         ),
-        (
+        train!(
+            fixture,
             "batchnorm_adam",
-            train!(
-                BatchNormMlp,
-                init("batchnorm_adam", 5),
-                &images,
-                options(Adam::default(), sparse)
-            ),
+            BatchNormMlp,
+            &images,
+            Adam::default(),
+            sparse
         ),
-        (
-            "cnn_adam",
-            train!(
-                Cnn,
-                init("cnn_adam", 6),
-                &channels,
-                options(Adam::default(), sparse)
-            ),
-        ),
-        (
-            "lstm_adam",
-            train!(
-                Lstm,
-                init("lstm_adam", 2),
-                &images,
-                options(Adam::default(), sparse)
-            ),
-        ),
-        (
-            "gru_adam",
-            train!(
-                Gru,
-                init("gru_adam", 3),
-                &images,
-                options(Adam::default(), sparse)
-            ),
-        ),
+        train!(fixture, "cnn_adam", Cnn, &channels, Adam::default(), sparse),
+        train!(fixture, "lstm_adam", Lstm, &images, Adam::default(), sparse),
+        train!(fixture, "gru_adam", Gru, &images, Adam::default(), sparse),
     ];
 
     let mut problems = Vec::new();

@@ -209,17 +209,22 @@ pub(crate) fn forward(
         )));
     }
     spec::check_weights(layer, input, weights)?;
-    let need = scratch_len(layer, input, &output, batch);
-    if scratch.len() < need {
-        scratch.resize(need, 0.0);
-    }
+    let scratch = grown(scratch, scratch_len(layer, input, &output, batch));
     let s = Step {
         input: *input,
         output,
         batch,
         weights,
     };
-    run(layer, &s, x, y, &mut scratch[..need])
+    run(layer, &s, x, y, scratch)
+}
+
+/// `scratch`, grown to at least `need` values, cut to `need`.
+pub(crate) fn grown(scratch: &mut Vec<f32>, need: usize) -> &mut [f32] {
+    if scratch.len() < need {
+        scratch.resize(need, 0.0);
+    }
+    &mut scratch[..need]
 }
 
 /// Runs one layer on checked buffers and weights, `scratch` holding [`scratch_len`] values.

@@ -63,11 +63,7 @@ pub(crate) fn forward(
         },
         ..*c
     };
-    let need = runtime::scratch_len(p.layer, &p.input, &p.output, p.batch);
-    if scratch.len() < need {
-        scratch.resize(need, 0.0);
-    }
-    runtime::convolution::forward(kind, &conv, &p.step(), x, y, &mut scratch[..need]);
+    runtime::convolution::forward(kind, &conv, &p.step(), x, y, p.scratch(scratch));
     if keep {
         cache.a.clear();
         cache.a.extend_from_slice(y);

@@ -52,6 +52,12 @@ pub(crate) struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
+    /// `scratch`, grown to the runtime's [`runtime::scratch_len`] for this call and cut to it.
+    pub fn scratch<'s>(&self, scratch: &'s mut Vec<f32>) -> &'s mut [f32] {
+        let need = runtime::scratch_len(self.layer, &self.input, &self.output, self.batch);
+        runtime::grown(scratch, need)
+    }
+
     /// The runtime's view of the same call.
     pub fn step(&self) -> Step<'a> {
         Step {
@@ -126,12 +132,7 @@ pub(crate) fn forward(
         }
         _ => {
             // The same computation as in inference: the runtime's kernel.
-            let s = p.step();
-            let need = runtime::scratch_len(layer, &p.input, &p.output, p.batch);
-            if scratch.len() < need {
-                scratch.resize(need, 0.0);
-            }
-            runtime::run(layer, &s, x, y, &mut scratch[..need]).map_err(runtime_error)?;
+            runtime::run(layer, &p.step(), x, y, p.scratch(scratch)).map_err(runtime_error)?;
         }
     }
     Ok(())

@@ -34,14 +34,6 @@ fn keeps_pre(c: &Recurrent) -> bool {
     needs_input(c.activation) || needs_input(c.recurrent_activation)
 }
 
-/// `scratch`, grown to at least `need` values, cut to `need`.
-fn at_least(scratch: &mut Vec<f32>, need: usize) -> &mut [f32] {
-    if scratch.len() < need {
-        scratch.resize(need, 0.0);
-    }
-    &mut scratch[..need]
-}
-
 /// The runtime's recurrent layer, its trace kept in `cache.b`.
 pub(crate) fn forward(
     c: &Recurrent,
@@ -53,10 +45,7 @@ pub(crate) fn forward(
 ) {
     let pre = keeps_pre(c);
     cache.b.resize(trace_len(c, &p.input, p.batch, pre), 0.0);
-    let scratch = at_least(
-        scratch,
-        runtime::scratch_len(p.layer, &p.input, &p.output, p.batch),
-    );
+    let scratch = p.scratch(scratch);
     let trace = Trace {
         values: &mut cache.b,
         pre,
@@ -88,10 +77,7 @@ pub(crate) fn bidirectional_forward(
         .b
         .resize(2 * trace_len(&c.layer, &p.input, p.batch, pre), 0.0);
     let s = p.step();
-    let scratch = at_least(
-        scratch,
-        runtime::scratch_len(p.layer, &p.input, &p.output, p.batch),
-    );
+    let scratch = p.scratch(scratch);
     let trace = Trace {
         values: &mut cache.b,
         pre,
@@ -118,7 +104,7 @@ pub(crate) fn backward(
         w: p.weights,
         trace: &cache.b,
     };
-    let work = at_least(scratch, Work::len(c, p.input.dim(0), p.batch));
+    let work = runtime::grown(scratch, Work::len(c, p.input.dim(0), p.batch));
     d.backward(x, dy, dx, false, grads, work)
 }
 
@@ -153,7 +139,7 @@ pub(crate) fn bidirectional_backward(
         trace.get(at).copied().unwrap_or(0.0)
     };
     let n_dy = batch * seq * u;
-    let buf = at_least(scratch, 2 * n_dy + Work::len(l, steps, batch));
+    let buf = runtime::grown(scratch, 2 * n_dy + Work::len(l, steps, batch));
     let (dyf, rest) = buf.split_at_mut(n_dy);
     let (dyb, work) = rest.split_at_mut(n_dy);
     for b in 0..batch {

@@ -416,6 +416,20 @@ const fn set(config: &mut Config, name: &str, v: Checked, arg: usize) -> Result<
     Ok(())
 }
 
+/// The unit tests' way of writing a layer: [`build`] from keyword arguments, panicking with
+/// the evaluator's message when they are not valid.
+#[cfg(test)]
+pub(crate) fn test_layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
+    let args: Vec<Arg> = args
+        .iter()
+        .map(|&(name, value)| Arg {
+            name: Some(name),
+            value,
+        })
+        .collect();
+    build(kind, &args).unwrap_or_else(|e| panic!("{kind:?}: {}", e.describe(kind, &args)))
+}
+
 /// Builds a layer of `kind` from its arguments, checking each as Keras would: names,
 /// positions, duplicates, types and ranges, and required arguments.
 pub const fn build(kind: Kind, args: &[Arg]) -> Result<Layer, ArgError> {

@@ -578,7 +578,7 @@ pub(crate) fn depthwise(
 
 #[cfg(test)]
 mod tests {
-    use crate::layer::{build, Arg, Kind, Layer};
+    use crate::layer::{test_layer, Kind, Layer};
     use crate::runtime::{init_model, predict};
     use crate::shape::Shape;
     use crate::value::Value;
@@ -666,14 +666,7 @@ mod tests {
             ("dilation_rate", dims([dilation; 2])),
             ("padding", Value::Str(padding)),
         ];
-        let args: Vec<Arg> = args
-            .iter()
-            .map(|(n, v)| Arg {
-                name: Some(n),
-                value: *v,
-            })
-            .collect();
-        build(Kind::Conv2D, &args).expect("valid layer")
+        test_layer(Kind::Conv2D, &args)
     }
 
     #[test]
@@ -684,14 +677,7 @@ mod tests {
             ("dilation_rate", Value::Int(2)),
             ("padding", Value::Str("causal")),
         ];
-        let args: Vec<Arg> = args
-            .iter()
-            .map(|(n, v)| Arg {
-                name: Some(n),
-                value: *v,
-            })
-            .collect();
-        let layer = build(Kind::Conv1D, &args).expect("valid layer");
+        let layer = test_layer(Kind::Conv1D, &args);
         let input = Shape::new(&[5, 1]);
         let mut weights = init_model(&[layer], input, 1).unwrap();
         weights[0].tensors[0].data = vec![10.0, 1.0]; // kernel [2, 1, 1]

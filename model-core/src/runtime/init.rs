@@ -154,19 +154,8 @@ pub fn init_model(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{build, Arg, Kind};
+    use crate::layer::{test_layer as layer, Kind};
     use crate::value::Value;
-
-    fn layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
-        let args: Vec<Arg> = args
-            .iter()
-            .map(|(n, v)| Arg {
-                name: Some(n),
-                value: *v,
-            })
-            .collect();
-        build(kind, &args).expect("valid layer")
-    }
 
     #[test]
     fn same_seed_same_weights_other_seed_other_weights() {

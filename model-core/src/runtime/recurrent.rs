@@ -370,7 +370,7 @@ pub(crate) fn bidirectional_traced(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{build, Arg};
+    use crate::layer::test_layer;
     use crate::runtime::{init_model, predict};
     use crate::value::Value;
 
@@ -460,14 +460,7 @@ mod tests {
                 if kind == Kind::GRU {
                     args.push(("reset_after", Value::Bool(reset_after)));
                 }
-                let args: Vec<Arg> = args
-                    .iter()
-                    .map(|(n, v)| Arg {
-                        name: Some(n),
-                        value: *v,
-                    })
-                    .collect();
-                let l = build(kind, &args).unwrap();
+                let l = test_layer(kind, &args);
                 let crate::layer::Config::Recurrent(c) = l.config else {
                     unreachable!()
                 };

@@ -2,19 +2,8 @@
 //! specs against the evaluator's parameter counts.
 
 use super::*;
-use crate::layer::{build, Arg, Kind};
+use crate::layer::{test_layer as layer, Kind};
 use crate::value::Value;
-
-fn layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
-    let args: Vec<Arg> = args
-        .iter()
-        .map(|(n, v)| Arg {
-            name: Some(n),
-            value: *v,
-        })
-        .collect();
-    build(kind, &args).expect("valid layer")
-}
 
 fn mlp() -> [Layer; 2] {
     [

@@ -377,21 +377,10 @@ fn evaluate_with<W: Borrow<LayerWeights>>(
 mod tests {
     use super::*;
     use crate::data::Mnist;
-    use crate::layer::{build, Arg, Kind};
+    use crate::layer::{test_layer as layer, Kind};
     use crate::runtime::init_model;
     use crate::train::{Adam, Sgd};
     use crate::value::Value;
-
-    fn layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
-        let args: Vec<Arg> = args
-            .iter()
-            .map(|(n, v)| Arg {
-                name: Some(n),
-                value: *v,
-            })
-            .collect();
-        build(kind, &args).expect("a valid layer")
-    }
 
     fn dense(units: i64, activation: &'static str) -> Layer {
         layer(

@@ -9,7 +9,7 @@
 //! the same seed).
 
 use super::{backward, forward, grad_sizes, Cache, Pass};
-use crate::layer::{build, Arg, Kind, Layer};
+use crate::layer::{test_layer as layer, Kind, Layer};
 use crate::runtime::{eval_output, init_model, Rng, Tensor};
 use crate::shape::Shape;
 use crate::value::Value;
@@ -24,18 +24,6 @@ fn uniform(rng: &mut Rng) -> f32 {
 fn ints(v: &[i64]) -> Value<'static> {
     let items: Vec<Value<'static>> = v.iter().map(|&i| Value::Int(i)).collect();
     Value::Tuple(Box::leak(items.into_boxed_slice()))
-}
-
-/// A layer from Keras-style keyword arguments.
-fn layer(kind: Kind, args: &[(&'static str, Value<'static>)]) -> Layer {
-    let args: Vec<Arg> = args
-        .iter()
-        .map(|(n, v)| Arg {
-            name: Some(n),
-            value: *v,
-        })
-        .collect();
-    build(kind, &args).unwrap_or_else(|e| panic!("{kind:?}: {}", e.describe(kind, &args)))
 }
 
 /// `Σ r·y` of the training forward pass (the same noise on every call).

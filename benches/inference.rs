@@ -4,42 +4,13 @@
 //!
 //! `cargo bench --bench inference`
 
+mod common;
+
+use common::{conv, dense, flatten, layers, mlp, pool};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use model_core::keras::layer;
 use model_core::runtime::{init_model, predict_into, Workspace};
 use model_core::{Layer, Shape};
-use serde_json::json;
 use std::hint::black_box;
-
-fn layers(specs: &[serde_json::Value]) -> Vec<Layer> {
-    specs
-        .iter()
-        .map(|s| layer(s).expect("valid layer"))
-        .collect()
-}
-
-fn conv(filters: usize, padding: &str) -> serde_json::Value {
-    json!({"class_name": "Conv2D", "config": {"filters": filters, "kernel_size": [3, 3], "padding": padding, "activation": "relu"}})
-}
-
-fn pool(size: usize) -> serde_json::Value {
-    json!({"class_name": "MaxPooling2D", "config": {"pool_size": [size, size]}})
-}
-
-fn dense(units: usize, activation: &str) -> serde_json::Value {
-    json!({"class_name": "Dense", "config": {"units": units, "activation": activation}})
-}
-
-fn flatten() -> serde_json::Value {
-    json!({"class_name": "Flatten", "config": {}})
-}
-
-fn mlp() -> (Vec<Layer>, Shape) {
-    (
-        layers(&[flatten(), dense(128, "relu"), dense(10, "softmax")]),
-        Shape::new(&[28, 28]),
-    )
-}
 
 fn mnist_cnn() -> (Vec<Layer>, Shape) {
     let l = [

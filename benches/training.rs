@@ -10,41 +10,15 @@
 //! model trains one epoch on the first 256 digits only, which proves the bench still runs
 //! without spending minutes on it.
 
+mod common;
+
+use common::{conv, dense, dropout, flatten, layers, pool};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use model_core::data::{Dataset, Mnist};
-use model_core::keras::layer;
 use model_core::runtime::init_model;
 use model_core::train::{fit, Adam, FitOptions, Loss, Optimizer, Sgd, Verbose};
 use model_core::{Layer, Shape};
-use serde_json::{json, Value};
 use std::time::Duration;
-
-fn layers(specs: &[Value]) -> Vec<Layer> {
-    specs
-        .iter()
-        .map(|s| layer(s).expect("valid layer"))
-        .collect()
-}
-
-fn dense(units: usize, activation: &str) -> Value {
-    json!({"class_name": "Dense", "config": {"units": units, "activation": activation}})
-}
-
-fn conv(filters: usize) -> Value {
-    json!({"class_name": "Conv2D", "config": {"filters": filters, "kernel_size": [3, 3], "activation": "relu"}})
-}
-
-fn flatten() -> Value {
-    json!({"class_name": "Flatten", "config": {}})
-}
-
-fn pool() -> Value {
-    json!({"class_name": "MaxPooling2D", "config": {"pool_size": [2, 2]}})
-}
-
-fn dropout() -> Value {
-    json!({"class_name": "Dropout", "config": {"rate": 0.5}})
-}
 
 fn linear() -> (Vec<Layer>, Shape, Box<dyn Optimizer>) {
     (
@@ -55,21 +29,18 @@ fn linear() -> (Vec<Layer>, Shape, Box<dyn Optimizer>) {
 }
 
 fn mlp() -> (Vec<Layer>, Shape, Box<dyn Optimizer>) {
-    (
-        layers(&[flatten(), dense(128, "relu"), dense(10, "softmax")]),
-        Shape::new(&[28, 28]),
-        Box::new(Adam::default()),
-    )
+    let (layers, input) = common::mlp();
+    (layers, input, Box::new(Adam::default()))
 }
 
 fn cnn() -> (Vec<Layer>, Shape, Box<dyn Optimizer>) {
     let l = [
-        conv(32),
-        pool(),
-        conv(64),
-        pool(),
+        conv(32, "valid"),
+        pool(2),
+        conv(64, "valid"),
+        pool(2),
         flatten(),
-        dropout(),
+        dropout(0.5),
         dense(10, "softmax"),
     ];
     (

@@ -75,7 +75,7 @@ pub use model_core::train;
 pub use model_core::train::{
     Adam, AdamW, Evaluation, FitOptions, History, Loss, RmsProp, Sgd, TrainError, Verbose,
 };
-pub use model_core::{Activation, Kind, LayerInfo, Model, Shape, Summary};
+pub use model_core::{Activation, Error, Kind, LayerInfo, Model, Shape, Summary};
 /// Lists the instantiations of const-generic models as a [`tune::Space`], each checked and
 /// counted by the compiler: see the [`tune`] module.
 pub use model_macros::candidates;
@@ -96,12 +96,9 @@ pub mod __private {
     pub fn batch_of(len: usize, input: &Shape) -> Result<usize, crate::RuntimeError> {
         let sample = input.elements().unwrap_or(0);
         if sample == 0 || len == 0 || !len.is_multiple_of(sample) {
-            return Err(crate::RuntimeError {
-                layer: None,
-                message: format!(
-                    "the input buffer holds {len} values, which is not a whole, non-zero number of samples of shape {input} ({sample} values each)"
-                ),
-            });
+            return Err(crate::Error::new(format!(
+                "the input buffer holds {len} values, which is not a whole, non-zero number of samples of shape {input} ({sample} values each)"
+            )));
         }
         Ok(len / sample)
     }

@@ -209,3 +209,14 @@ fn keras_trained_mnist_weights_reach_keras_accuracy() {
         "Keras classified 1,888 of 2,000 digits correctly"
     );
 }
+
+#[test]
+fn a_save_into_a_missing_directory_names_the_file() {
+    let path = temp("no-such-directory").join("w.safetensors");
+    let err = Mlp::init(3).save(&path).expect_err("no directory");
+    let text = err.to_string();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    let missing = Mlp::load(&path).err().expect("no file").to_string();
+    assert!(missing.contains(&path.display().to_string()), "{missing}");
+}

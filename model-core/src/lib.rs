@@ -26,7 +26,7 @@ pub mod data;
 #[cfg(feature = "runtime")]
 pub mod train;
 
-pub use error::{EvalError, Problem, RankReq};
+pub use error::{Error, EvalError, Problem, RankReq};
 pub use layer::{
     build, Activation, Arg, ArgError, ArgSpec, Config, Kind, KindInfo, Layer, LayerEval, KINDS,
 };

@@ -60,41 +60,9 @@ pub mod __private {
     pub use super::space::{count_within, within};
 }
 
-/// Why a search failed: a message for a person.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TuneError {
-    /// What went wrong and what to do.
-    pub message: String,
-}
-
-impl TuneError {
-    /// An error with this message.
-    pub fn new(message: impl Into<String>) -> TuneError {
-        TuneError {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for TuneError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for TuneError {}
-
-impl From<crate::TrainError> for TuneError {
-    fn from(e: crate::TrainError) -> TuneError {
-        TuneError::new(e.to_string())
-    }
-}
-
-impl From<crate::LoadError> for TuneError {
-    fn from(e: crate::LoadError) -> TuneError {
-        TuneError::new(e.to_string())
-    }
-}
+/// Why a search failed: a directory that cannot be used, a trial that failed (the
+/// trial and its cause kept as the source). The crate's one [`Error`](crate::Error).
+pub type TuneError = crate::Error;
 
 /// Whether a larger or a smaller value is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -522,12 +490,7 @@ impl Tuner {
                 std::env::temp_dir().join(format!("model-tune-{}-{nanos}", std::process::id()))
             }
         };
-        let io = |e: std::io::Error| {
-            TuneError::new(format!(
-                "cannot use the directory {}: {e}",
-                directory.display()
-            ))
-        };
+        let io = |e: std::io::Error| TuneError::io("use the directory", &directory, e);
         let record_path = directory.join("oracle.json");
         let record = json!({ "search": self.record() });
         if self.overwrite && directory.exists() {
@@ -652,8 +615,7 @@ impl Tuner {
         let (c, lr) = self.config(spec.config);
         let candidate = self.space.candidates()[c];
         let dir = Trial::dir(directory, &id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| TuneError::new(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| TuneError::io("create", &dir, e))?;
         let previous = spec.previous.map(Self::id);
         let resume_from = match &previous {
             Some(p) => {
@@ -681,7 +643,7 @@ impl Tuner {
         };
         let started = Instant::now();
         let history = (candidate.train)(&job)
-            .map_err(|e| TuneError::new(format!("trial {id} ({}): {e}", candidate.type_name())))?;
+            .map_err(|e| e.context(format!("trial {id} ({})", candidate.type_name())))?;
         // Milliseconds: short decimals read back from JSON exactly.
         let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
         let values = history.get(&self.objective.name).ok_or_else(|| {

@@ -127,12 +127,8 @@ impl Job<'_> {
                 ..Default::default()
             },
         )?;
-        (ops.save)(&model, &self.weights).map_err(|e| {
-            TuneError::new(format!(
-                "could not save the weights to {}: {e}",
-                self.weights.display()
-            ))
-        })?;
+        (ops.save)(&model, &self.weights)
+            .map_err(|e| TuneError::caused_by("could not save the trial's weights", e))?;
         Ok(history)
     }
 }

@@ -237,25 +237,25 @@ impl Trial {
 pub(crate) fn write_json(path: &Path, value: &Value) -> Result<(), TuneError> {
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| TuneError::new(format!("cannot encode {}: {e}", path.display())))?;
+        .map_err(|e| TuneError::caused_by(format!("cannot encode {}", path.display()), e))?;
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| TuneError::new(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| TuneError::io("write", path, e))
 }
 
 /// Reads a JSON file; `Ok(None)` when it does not exist.
 pub(crate) fn read_json(path: &Path) -> Result<Option<Value>, TuneError> {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            TuneError::new(format!(
-                "{} is not valid JSON ({e}); delete it to start that part again",
-                path.display()
-            ))
+            TuneError::caused_by(
+                format!(
+                    "{} is not valid JSON; delete it to start that part again",
+                    path.display()
+                ),
+                e,
+            )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(TuneError::new(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(TuneError::io("read", path, e)),
     }
 }

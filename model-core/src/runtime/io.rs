@@ -113,7 +113,22 @@ impl fmt::Display for LoadError {
     }
 }
 
-impl std::error::Error for LoadError {}
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Io { error, .. } => Some(error),
+            LoadError::Model(e) => Some(e),
+            LoadError::Format { .. } | LoadError::Tensors { .. } => None,
+        }
+    }
+}
+
+/// A file that cannot be used, as the crate's one error (the [`LoadError`] its source).
+impl From<LoadError> for crate::error::Error {
+    fn from(e: LoadError) -> crate::error::Error {
+        crate::error::Error::caused_by("", e)
+    }
+}
 
 /// A tensor as safetensors sees it: `F32`, little-endian.
 struct F32View<'a>(&'a Tensor);
@@ -184,10 +199,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         drop(f);
         std::fs::rename(&tmp, path)
     })();
-    if result.is_err() {
+    result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        // The system's message alone ("No such file or directory") does not say which file.
+        std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+    })
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, LoadError> {

@@ -43,8 +43,6 @@ pub(crate) mod reshaping;
 mod spec;
 mod wrappers;
 
-use std::fmt;
-
 use crate::layer::{Config, Layer};
 use crate::shape::Shape;
 
@@ -93,40 +91,8 @@ impl LayerWeights {
 }
 
 /// Why an inference could not run: wrong buffer lengths, weights that do not fit the
-/// layer, input values a layer cannot take.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuntimeError {
-    /// The 0-based index of the layer at fault, if one is.
-    pub layer: Option<usize>,
-    /// What is wrong, for a person.
-    pub message: String,
-}
-
-impl RuntimeError {
-    pub(crate) fn new(message: impl Into<String>) -> RuntimeError {
-        RuntimeError {
-            layer: None,
-            message: message.into(),
-        }
-    }
-
-    /// The same error, attributed to layer `index` unless an inner layer already is.
-    pub(crate) fn at(mut self, index: usize) -> RuntimeError {
-        self.layer.get_or_insert(index);
-        self
-    }
-}
-
-impl fmt::Display for RuntimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.layer {
-            Some(i) => write!(f, "layer {i}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for RuntimeError {}
+/// layer, input values a layer cannot take. The crate's one [`Error`](crate::error::Error).
+pub type RuntimeError = crate::error::Error;
 
 /// Everything a layer's forward pass needs besides its data.
 #[derive(Clone, Copy)]
@@ -159,7 +125,7 @@ pub(crate) fn batch_len(shape: &Shape, batch: usize) -> Result<usize, RuntimeErr
 pub(crate) fn eval_output(layer: &Layer, input: &Shape) -> Result<Shape, RuntimeError> {
     let e = layer
         .eval(input)
-        .map_err(|e| RuntimeError::new(e.to_string()))?;
+        .map_err(|e| RuntimeError::caused_by("", e))?;
     if !e.output.is_known() {
         return Err(RuntimeError::new(format!(
             "`{}` has an unknown dimension in its output {}; inference needs every dimension",

@@ -66,7 +66,7 @@ fn layers_that_move_no_data_are_skipped_without_changing_results() {
     // A no-op layer given weights is still refused.
     let bad = [&none, &w[1], &w[1], &none, &none, &w[2], &none];
     let e = predict(&padded, input, &bad, &x, 3).unwrap_err();
-    assert_eq!(e.layer, Some(1), "{e}");
+    assert_eq!(e.layer(), Some(1), "{e}");
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn bad_buffers_and_weights_are_errors_not_panics() {
     assert!(e.message.contains("output buffer"), "{e}");
     weights[1].tensors[0] = Tensor::zeros(&[2, 3]);
     let e = predict(&layers, input, &weights, &[0.0; 8], 2).unwrap_err();
-    assert_eq!(e.layer, Some(1));
+    assert_eq!(e.layer(), Some(1));
     assert!(
         e.message
             .contains("`kernel` must have shape [3, 2], got [2, 3]"),

@@ -214,7 +214,7 @@ pub fn fit(
             let (t, v) = train
                 .clone()
                 .validation_split(options.validation_split)
-                .map_err(|e| TrainError::new(e.to_string()))?;
+                .map_err(|e| TrainError::caused_by("", e))?;
             held_out = v;
             (t.len, Some(&held_out))
         }
@@ -251,7 +251,7 @@ pub fn fit(
         for (step, batch) in order.chunks(batch_size).enumerate() {
             train
                 .gather(batch, &mut xb, &mut yb)
-                .map_err(|e| TrainError::new(e.to_string()))?;
+                .map_err(|e| TrainError::caused_by("", e))?;
             let out = tape.forward(layers, weights, &xb, batch.len())?;
             let t = target(&loss, &yb, width, &mut dense);
             grad.resize(out.len(), 0.0);
@@ -303,9 +303,8 @@ pub fn fit(
         history.push(epoch, &logs);
         if let Some(path) = &options.checkpoint {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            runtime::save_model(path, &names, layers, input, weights).map_err(|e| {
-                TrainError::new(format!("saving the checkpoint {}: {e}", path.display()))
-            })?;
+            runtime::save_model(path, &names, layers, input, weights)
+                .map_err(|e| TrainError::caused_by("cannot save the checkpoint", e))?;
         }
     }
     Ok(history)
@@ -342,9 +341,8 @@ fn evaluate_with<W: Borrow<LayerWeights>>(
     batch_size: usize,
     workspace: &mut Workspace,
 ) -> Result<Evaluation, TrainError> {
-    let err = |e: runtime::RuntimeError| TrainError::new(e.to_string());
-    let out_shape = runtime::output_shape(layers, input).map_err(err)?;
-    let per_out = runtime::batch_len(&out_shape, 1).map_err(err)?;
+    let out_shape = runtime::output_shape(layers, input)?;
+    let per_out = runtime::batch_len(&out_shape, 1)?;
     let width = out_shape.last();
     if batch_size == 0 {
         return Err(TrainError::new("batch_size must be at least 1"));
@@ -362,7 +360,7 @@ fn evaluate_with<W: Borrow<LayerWeights>>(
         let x = &data.x[start * per_in..(start + n) * per_in];
         let labels = &data.y[start..start + n];
         out.resize(n * per_out, 0.0);
-        runtime::predict_into(layers, input, weights, x, n, &mut out, workspace).map_err(err)?;
+        runtime::predict_into(layers, input, weights, x, n, &mut out, workspace)?;
         let t = target(loss, labels, width, &mut dense);
         mean_loss.update(f64::from(loss.loss(&out, t, width)?), n as f64);
         accuracy.update(&out, t, width)?;
@@ -516,7 +514,7 @@ mod tests {
         let fit_with = |w: &mut [LayerWeights], d: &Dataset, f: fn(&mut FitOptions)| {
             let mut o = quiet(1, 0);
             f(&mut o);
-            fit(&layers, input, w, d, o).unwrap_err().message
+            fit(&layers, input, w, d, o).unwrap_err().to_string()
         };
         let bad_labels = Dataset::new(data.x.clone(), vec![5; 30], vec![2]).unwrap();
         let m = fit_with(&mut w, &bad_labels, |_| {});

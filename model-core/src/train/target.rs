@@ -1,8 +1,6 @@
 //! What a model's output is compared with, and the error for outputs, targets and
 //! parameters that do not fit together.
 
-use std::fmt;
-
 /// The expected values for a batch of outputs.
 ///
 /// Outputs are rows of `width` values (the last axis; a batch of `n` sequences of `t` steps
@@ -33,28 +31,9 @@ impl Target<'_> {
 }
 
 /// Outputs, targets, gradients or parameters that do not fit together, or a hyper-parameter
-/// out of its range. Training never panics on these; it returns this.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrainError {
-    /// What is wrong, for a person.
-    pub message: String,
-}
-
-impl TrainError {
-    pub(crate) fn new(message: impl Into<String>) -> TrainError {
-        TrainError {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for TrainError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for TrainError {}
+/// out of its range. Training never panics on these; it returns this. The crate's one
+/// [`Error`](crate::error::Error).
+pub type TrainError = crate::error::Error;
 
 /// The number of rows of `width` values in `output`, checked.
 pub(crate) fn rows(what: &str, output: &[f32], width: usize) -> Result<usize, TrainError> {

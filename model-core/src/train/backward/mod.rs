@@ -26,7 +26,7 @@ mod reshaping;
 mod tests;
 
 use crate::layer::{Activation, Config, Layer};
-use crate::runtime::{self, LayerWeights, Rng, RuntimeError, Step, Tensor};
+use crate::runtime::{self, LayerWeights, Rng, Step, Tensor};
 use crate::shape::Shape;
 
 use super::target::TrainError;
@@ -71,10 +71,6 @@ impl<'a> Pass<'a> {
     pub fn in_len(&self) -> usize {
         self.batch * runtime::elements(&self.input)
     }
-}
-
-pub(crate) fn runtime_error(e: RuntimeError) -> TrainError {
-    TrainError::new(e.to_string())
 }
 
 /// A layer kind whose backward pass is not written yet.
@@ -132,7 +128,7 @@ pub(crate) fn forward(
         }
         _ => {
             // The same computation as in inference: the runtime's kernel.
-            runtime::run(layer, &p.step(), x, y, p.scratch(scratch)).map_err(runtime_error)?;
+            runtime::run(layer, &p.step(), x, y, p.scratch(scratch))?;
         }
     }
     Ok(())
@@ -241,7 +237,7 @@ fn time_distributed_pass<'a>(inner: &'a Layer, p: &Pass<'a>) -> Result<Pass<'a>,
     Ok(Pass {
         layer: inner,
         input,
-        output: runtime::eval_output(inner, &input).map_err(runtime_error)?,
+        output: runtime::eval_output(inner, &input)?,
         batch: p.batch * p.input.dim(0),
         weights: p.weights,
     })
@@ -294,7 +290,7 @@ pub(crate) fn check_model(
     for (i, (layer, w)) in layers.iter().zip(weights).enumerate() {
         let shape = *shapes.last().unwrap_or(&input);
         let specs = runtime::weight_specs(layer, &shape);
-        let next = runtime::eval_output(layer, &shape).map_err(|e| runtime_error(e.at(i)))?;
+        let next = runtime::eval_output(layer, &shape).map_err(|e| e.at(i))?;
         let same = specs.len() == w.tensors.len()
             && specs.iter().zip(&w.tensors).all(|(s, t)| {
                 s.shape == t.shape && t.data.len() == t.shape.iter().product::<usize>()
@@ -392,7 +388,7 @@ impl Tape {
         x: &[f32],
         batch: usize,
     ) -> Result<&[f32], TrainError> {
-        let n_in = runtime::batch_len(&self.shapes[0], batch).map_err(runtime_error)?;
+        let n_in = runtime::batch_len(&self.shapes[0], batch)?;
         if x.len() != n_in || layers.len() + 1 != self.shapes.len() || weights.len() != layers.len()
         {
             return Err(TrainError::new(format!(
@@ -403,7 +399,7 @@ impl Tape {
         }
         self.batch = batch;
         for (i, layer) in layers.iter().enumerate() {
-            let len = runtime::batch_len(&self.shapes[i + 1], batch).map_err(runtime_error)?;
+            let len = runtime::batch_len(&self.shapes[i + 1], batch)?;
             let (before, after) = self.acts.split_at_mut(i + 1);
             let src: &[f32] = if i == 0 { x } else { &before[i] };
             let dst = &mut after[0];
@@ -423,7 +419,7 @@ impl Tape {
                 &mut self.rngs[i],
                 &mut self.scratch,
             )
-            .map_err(|e| TrainError::new(format!("layer {i}: {e}")))?;
+            .map_err(|e| e.at(i))?;
             update_statistics(layer, &mut weights[i].tensors, &self.caches[i]);
         }
         Ok(&self.acts[layers.len()])
@@ -475,7 +471,7 @@ impl Tape {
                 linear_output && i + 1 == n,
                 &mut self.scratch,
             )
-            .map_err(|e| TrainError::new(format!("layer {i}: {e}")))?;
+            .map_err(|e| e.at(i))?;
             std::mem::swap(&mut self.dx, &mut self.dy);
         }
         Ok(())

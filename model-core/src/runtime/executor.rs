@@ -3,9 +3,9 @@
 
 use std::borrow::Borrow;
 
-use super::spec::check_weights;
-use super::{batch_len, eval_output, forward, scratch_len, LayerWeights, RuntimeError};
-use crate::layer::{Activation, Config, Layer};
+use super::{batch_len, check_model, eval_output, grown, LayerWeights, RuntimeError};
+use crate::layer::ops::Step;
+use crate::layer::Layer;
 use crate::shape::Shape;
 
 /// Buffers reused across calls of [`predict_into`]: two for the layers' outputs (each
@@ -43,18 +43,6 @@ enum Buffer {
     Input,
     Ping,
     Pong,
-}
-
-/// Layers whose output is their input, reinterpreted: `Flatten`, `Reshape`, the identity
-/// of inference (`Dropout`, `SpatialDropout*`, `GaussianNoise`) and linear `Activation`.
-fn moves_no_data(layer: &Layer) -> bool {
-    matches!(
-        layer.config,
-        Config::Flatten
-            | Config::Reshape(_)
-            | Config::Noise(_)
-            | Config::Activation(Activation::Linear)
-    )
 }
 
 /// The output shape of `layers` applied to `input` (without batch), as the evaluator gives
@@ -119,31 +107,19 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
     out: &mut [f32],
     workspace: &mut Workspace,
 ) -> Result<(), RuntimeError> {
-    if !input.is_known() {
-        return Err(RuntimeError::new(format!(
-            "the input shape {input} has an unknown dimension"
-        )));
-    }
-    if weights.len() != layers.len() {
-        return Err(RuntimeError::new(format!(
-            "the model has {} layers but {} sets of weights were given (one per layer, empty for layers without weights)",
-            layers.len(),
-            weights.len()
-        )));
-    }
     // The input first: a batch that does not match it is refused before anything is sized.
     let n_in = check_input(input, x, batch)?;
-    // Then the sizes: the intermediate buffers and the scratch space.
-    let mut shape = input;
+    // Then the weights, and the sizes of the intermediate buffers and the scratch space.
     let (mut buffer, mut scratch) = (0, 0);
-    for (i, layer) in layers.iter().enumerate() {
-        let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
-        if i + 1 < layers.len() {
-            buffer = buffer.max(batch_len(&next, batch).map_err(|e| e.at(i))?);
+    let last = layers.len().saturating_sub(1);
+    let shape = check_model(layers, input, weights, |i, shape, next| {
+        if i < last {
+            buffer = buffer.max(batch_len(next, batch)?);
         }
-        scratch = scratch.max(scratch_len(layer, &shape, &next, batch));
-        shape = next;
-    }
+        let ops = layers[i].config.ops();
+        scratch = scratch.max(ops.scratch_len(shape, next, batch));
+        Ok(())
+    })?;
     let n_out = batch_len(&shape, batch)?;
     if out.len() != n_out {
         return Err(RuntimeError::new(format!(
@@ -169,17 +145,15 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
             b.resize(want, 0.0);
         }
     }
-    let last = layers.len() - 1;
     let mut shape = input;
     let mut len = n_in;
     let mut current = Buffer::Input;
     for (i, layer) in layers.iter().enumerate() {
         let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
         let next_len = batch_len(&next, batch).map_err(|e| e.at(i))?;
-        let w = &weights[i].borrow().tensors;
-        if i != last && moves_no_data(layer) {
+        let ops = layer.config.ops();
+        if i != last && ops.moves_no_data() {
             // Same values in the same order: the next layer reads them where they are.
-            check_weights(layer, &shape, w).map_err(|e| e.at(i))?;
             shape = next;
             continue;
         }
@@ -191,7 +165,15 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
             (Buffer::Pong, true) => (&pong[..len], &mut *out),
             (Buffer::Pong, false) => (&pong[..len], &mut ping[..next_len]),
         };
-        forward(layer, &shape, w, src, batch, dst, scratch_buf).map_err(|e| e.at(i))?;
+        let s = Step {
+            input: shape,
+            output: next,
+            batch,
+            weights: &weights[i].borrow().tensors,
+        };
+        let need = ops.scratch_len(&shape, &next, batch);
+        ops.forward(&s, src, dst, grown(scratch_buf, need))
+            .map_err(|e| e.at(i))?;
         current = if current == Buffer::Ping {
             Buffer::Pong
         } else {

@@ -5,7 +5,7 @@
 //! small and well studied. The values differ from Keras's own (another generator); the
 //! distributions are Keras's.
 
-use super::spec::{specs, Init, Spec};
+use super::weights::{specs, Init, Spec};
 use super::{eval_output, LayerWeights, RuntimeError, Tensor};
 use crate::layer::Layer;
 use crate::shape::Shape;

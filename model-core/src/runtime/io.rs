@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
-use super::spec::specs;
+use super::weights::specs;
 use super::{eval_output, LayerWeights, Tensor};
 use crate::layer::Layer;
 use crate::shape::Shape;

@@ -1,4 +1,7 @@
-//! Matrix products through the `gemm` crate, with dimensions as run-time arguments.
+//! The arithmetic the layer families share: matrix products through the `gemm` crate (with
+//! dimensions as run-time arguments), adding a bias, and walking strided indices.
+
+use crate::shape::MAX_RANK;
 
 /// Products with at least this many multiply-accumulates use every core; smaller ones stay
 /// on the calling thread, where the hand-off would cost more than it saves (on the project's
@@ -207,6 +210,52 @@ pub(crate) fn add_bias(y: &mut [f32], bias: &[f32]) {
     }
 }
 
+/// Calls `f` with the offset `Σ index[i]·strides[i]` of every index of `dims`, in row-major
+/// order.
+pub(crate) fn strided_offsets(dims: &[usize], strides: &[usize], mut f: impl FnMut(usize)) {
+    let rank = dims.len();
+    if rank == 0 {
+        return f(0);
+    }
+    if dims.contains(&0) {
+        return;
+    }
+    let mut index = [0usize; MAX_RANK];
+    let mut base = 0;
+    let (last, last_stride) = (dims[rank - 1], strides[rank - 1]);
+    loop {
+        for j in 0..last {
+            f(base + j * last_stride);
+        }
+        // Advance the odometer over every axis but the last.
+        let mut axis = rank - 1;
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            index[axis] += 1;
+            base += strides[axis];
+            if index[axis] < dims[axis] {
+                break;
+            }
+            base -= strides[axis] * dims[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
+/// Row-major strides of `dims`.
+pub(crate) fn strides_of(dims: &[usize]) -> [usize; MAX_RANK] {
+    let mut strides = [0usize; MAX_RANK];
+    let mut step = 1;
+    for i in (0..dims.len()).rev() {
+        strides[i] = step;
+        step *= dims[i];
+    }
+    strides
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +328,15 @@ mod tests {
                 assert!((got - want).abs() < 1e-4, "column {j}: {got} vs {want}");
             }
         }
+    }
+
+    #[test]
+    fn strided_offsets_walk_a_transpose() {
+        let mut seen = Vec::new();
+        strided_offsets(&[3, 2], &[1, 3], |o| seen.push(o));
+        assert_eq!(seen, [0, 3, 1, 4, 2, 5]);
+        seen.clear();
+        strided_offsets(&[2, 1, 2], &[2, 0, 1], |o| seen.push(o));
+        assert_eq!(seen, [0, 1, 2, 3]);
     }
 }

@@ -28,29 +28,21 @@
 //! # Ok::<(), model_core::runtime::RuntimeError>(())
 //! ```
 
-pub(crate) mod activation;
-pub(crate) mod convolution;
-pub(crate) mod core;
 mod executor;
 mod init;
 mod io;
 pub(crate) mod kernels;
-mod normalization;
-pub(crate) mod pooling;
-pub(crate) mod recurrent;
-mod regularization;
-pub(crate) mod reshaping;
-mod spec;
-mod wrappers;
+mod weights;
 
-use crate::layer::{Config, Layer};
+use crate::layer::Layer;
 use crate::shape::Shape;
 
 pub use self::executor::{output_shape, predict, predict_into, Workspace};
 pub(crate) use self::init::Rng;
 pub use self::init::{init, init_model};
 pub use self::io::{load, load_model, read, save, save_model, LoadError, LoadProblem};
-pub use self::spec::{weight_specs, WeightSpec};
+pub(crate) use self::weights::{check_model, Init, Spec, Specs};
+pub use self::weights::{weight_specs, WeightSpec};
 
 /// A dense `f32` array in row-major order.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,19 +86,6 @@ impl LayerWeights {
 /// layer, input values a layer cannot take. The crate's one [`Error`](crate::error::Error).
 pub type RuntimeError = crate::error::Error;
 
-/// Everything a layer's forward pass needs besides its data.
-#[derive(Clone, Copy)]
-pub(crate) struct Step<'a> {
-    /// The input shape, without batch.
-    pub input: Shape,
-    /// The output shape, without batch (from [`Layer::eval`]).
-    pub output: Shape,
-    /// Samples in the batch.
-    pub batch: usize,
-    /// The layer's weights, already checked against its specs.
-    pub weights: &'a [Tensor],
-}
-
 /// The number of values of `shape` (known shapes only; the executor checks).
 pub(crate) fn elements(shape: &Shape) -> usize {
     shape.dims().iter().product()
@@ -136,97 +115,12 @@ pub(crate) fn eval_output(layer: &Layer, input: &Shape) -> Result<Shape, Runtime
     Ok(e.output)
 }
 
-/// The scratch space (in `f32`s) the forward pass of `layer` needs for `batch` samples.
-pub(crate) fn scratch_len(layer: &Layer, input: &Shape, output: &Shape, batch: usize) -> usize {
-    match &layer.config {
-        Config::Conv(c) => convolution::scratch_len(layer.kind, c, input, output, batch),
-        Config::Recurrent(c) => recurrent::scratch_len(c, input, batch),
-        Config::Bidirectional(c) => recurrent::bidirectional_scratch_len(c, input, output, batch),
-        Config::TimeDistributed(inner) => wrappers::scratch_len(inner, input, output, batch),
-        _ => 0,
-    }
-}
-
-/// Runs one layer: checks the buffers and weights, then dispatches to its family.
-/// `scratch` grows when it is too small (the executor sizes it beforehand).
-pub(crate) fn forward(
-    layer: &Layer,
-    input: &Shape,
-    weights: &[Tensor],
-    x: &[f32],
-    batch: usize,
-    y: &mut [f32],
-    scratch: &mut Vec<f32>,
-) -> Result<(), RuntimeError> {
-    let output = eval_output(layer, input)?;
-    let (n_in, n_out) = (batch_len(input, batch)?, batch_len(&output, batch)?);
-    if x.len() != n_in {
-        return Err(RuntimeError::new(format!(
-            "`{}` expects {batch} × {input} = {n_in} input values, got {}",
-            layer.kind.class_name(),
-            x.len()
-        )));
-    }
-    if y.len() != n_out {
-        return Err(RuntimeError::new(format!(
-            "`{}` writes {batch} × {output} = {n_out} output values, but the output buffer holds {}",
-            layer.kind.class_name(),
-            y.len()
-        )));
-    }
-    spec::check_weights(layer, input, weights)?;
-    let scratch = grown(scratch, scratch_len(layer, input, &output, batch));
-    let s = Step {
-        input: *input,
-        output,
-        batch,
-        weights,
-    };
-    run(layer, &s, x, y, scratch)
-}
-
 /// `scratch`, grown to at least `need` values, cut to `need`.
 pub(crate) fn grown(scratch: &mut Vec<f32>, need: usize) -> &mut [f32] {
     if scratch.len() < need {
         scratch.resize(need, 0.0);
     }
     &mut scratch[..need]
-}
-
-/// Runs one layer on checked buffers and weights, `scratch` holding [`scratch_len`] values.
-pub(crate) fn run(
-    layer: &Layer,
-    s: &Step,
-    x: &[f32],
-    y: &mut [f32],
-    scratch: &mut [f32],
-) -> Result<(), RuntimeError> {
-    match &layer.config {
-        Config::Dense(c) => core::dense(c, s, x, y),
-        Config::Embedding(c) => return core::embedding(c, s, x, y),
-        Config::Flatten | Config::Reshape(_) => y.copy_from_slice(x),
-        Config::Permute(c) => core::permute(c, s, x, y),
-        Config::RepeatVector(c) => core::repeat_vector(c, s, x, y),
-        Config::Noise(_) => regularization::identity(x, y),
-        Config::Activation(a) => activation::activation_layer(*a, s, x, y),
-        Config::ReLU(c) => activation::relu_layer(c, x, y),
-        Config::LeakyReLU(c) => activation::leaky_relu_layer(c, x, y),
-        Config::PReLU(c) => activation::prelu_layer(c, s, x, y),
-        Config::ELU(c) => activation::elu_layer(c, x, y),
-        Config::Softmax(_) => activation::softmax_layer(s, x, y),
-        Config::Conv(c) => convolution::forward(layer.kind, c, s, x, y, scratch),
-        Config::Pooling(c) => pooling::pooling(layer.kind, c, s, x, y),
-        Config::GlobalPooling(_) => pooling::global(layer.kind, s, x, y),
-        Config::Pads(c) => reshaping::pads(layer.kind, c, s, x, y),
-        Config::UpSampling(c) => reshaping::upsampling(layer.kind, c, s, x, y),
-        Config::Normalization(c) => normalization::forward(c, s, x, y),
-        Config::Recurrent(c) => recurrent::forward(c, s, x, y, scratch),
-        Config::Bidirectional(c) => recurrent::bidirectional(c, s, x, y, scratch),
-        Config::TimeDistributed(inner) => {
-            return wrappers::time_distributed(inner, s, x, y, scratch)
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -13,12 +13,12 @@
 use std::borrow::Borrow;
 use std::path::PathBuf;
 
-use super::backward::{output_activation, Tape};
 use super::loss::Loss;
 use super::metrics::{Accuracy, AccuracyKind, Logs, Mean, ACCURACY, LOSS};
 use super::optimizer::{Optimizer, RmsProp};
 use super::progress::{Progress, Verbose};
 use super::shuffle::Shuffle;
+use super::tape::Tape;
 use super::target::{Target, TrainError};
 use super::History;
 use crate::data::Dataset;
@@ -187,8 +187,8 @@ fn auto_names(layers: &[Layer]) -> Vec<String> {
 /// with validation data.
 ///
 /// Every size is checked first: weights that do not fit their layer, samples of the wrong
-/// shape, labels out of range, a batch size of 0, an empty training set, and a layer with
-/// no backward pass yet are each a [`TrainError`], never a panic.
+/// shape, labels out of range, a batch size of 0 and an empty training set are each a
+/// [`TrainError`], never a panic. Every layer kind has a backward pass.
 pub fn fit(
     layers: &[Layer],
     input: Shape,
@@ -234,7 +234,7 @@ pub fn fit(
     let accuracy_kind = AccuracyKind::for_loss(&loss, width);
     let fused = layers
         .last()
-        .is_some_and(|l| loss.fused_activation() == Some(output_activation(l)));
+        .is_some_and(|l| loss.fused_activation() == Some(l.activation()));
     let (mut xb, mut yb, mut dense, mut grad) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut workspace = Workspace::new();
     let mut history = History::new();
@@ -538,7 +538,10 @@ mod tests {
         short[0].tensors[0].data.pop();
         short[0].tensors[0].shape = vec![1, 16];
         let m = fit_with(&mut short, &data, |_| {});
-        assert!(m.contains("layer 0 (`Dense`)"), "{m}");
+        assert!(
+            m.contains("layer 0: `Dense` weight `kernel` must have shape [2, 16], got [1, 16]"),
+            "{m}"
+        );
         let e = evaluate(
             &layers,
             input,

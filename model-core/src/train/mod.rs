@@ -2,7 +2,9 @@
 //! metrics, optimizers and learning-rate schedules, the progress bar, the history of a
 //! `fit`, and a seeded shuffle.
 
-pub(crate) mod backward;
+mod tape;
+#[cfg(test)]
+pub(crate) use self::tape::grad_sizes;
 mod fit;
 mod history;
 mod loss;

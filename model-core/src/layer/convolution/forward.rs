@@ -1,0 +1,702 @@
+//! Convolutions: `Conv1D/2D/3D` (with groups) through im2col and a matrix product,
+//! their transposes through a matrix product and col2im, `DepthwiseConv1D/2D` directly,
+//! `SeparableConv1D/2D` as a depthwise pass then a 1×1 product.
+//!
+//! Every spatial layer is handled in three dimensions (see [`Window`]).
+
+use super::tiled;
+use super::{Conv, ConvOp};
+use crate::layer::activation::forward::apply;
+use crate::layer::ops::Step;
+use crate::layer::window::Window;
+use crate::runtime::elements;
+use crate::runtime::kernels::{add_bias, matmul, matmul_serial, threads_for, Mat};
+use crate::shape::Shape;
+use rayon::prelude::*;
+
+/// The im2col (or col2im) columns are built a block of output rows at a time, about this
+/// many values per block (one row at least): big enough for an efficient product, small
+/// enough to stay in the core's L2 cache between being written and being read.
+const BLOCK_VALUES: usize = 1 << 16;
+
+/// The window of a (non-transposed) convolution from its input to its output shape.
+pub(crate) fn conv_window(c: &Conv, input: &Shape, output: &Shape) -> Window {
+    Window::new(
+        c.rank,
+        input,
+        output,
+        c.kernel_size,
+        c.strides,
+        c.dilation_rate,
+        c.padding,
+    )
+}
+
+/// A transposed convolution is the input-gradient of the convolution from its output
+/// shape to its input shape: the same window, read the other way.
+fn transpose_window(c: &Conv, input: &Shape, output: &Shape) -> Window {
+    conv_window(c, output, input)
+}
+
+/// How the rows of a convolution's product are split: rows per block, and threads (each
+/// with its own block of scratch).
+#[derive(Clone, Copy)]
+struct Blocks {
+    rows: usize,
+    threads: usize,
+}
+
+impl Blocks {
+    fn new(total_rows: usize, depth: usize, width: usize) -> Blocks {
+        let rows = (BLOCK_VALUES / depth.max(width).max(1)).clamp(1, total_rows.max(1));
+        let threads = threads_for(total_rows * depth * width)
+            .min(total_rows.div_ceil(rows))
+            .max(1);
+        Blocks { rows, threads }
+    }
+}
+
+/// The regular convolution's blocks: `depth` values per im2col row, `filters` per output row.
+fn regular_blocks(
+    w: &Window,
+    batch: usize,
+    channels: usize,
+    groups: usize,
+    filters: usize,
+) -> (Blocks, usize) {
+    let depth = w.taps() * (channels / groups.max(1));
+    (Blocks::new(batch * w.positions(), depth, filters), depth)
+}
+
+/// The transposed convolution's blocks: rows of `taps · filters` values, one per input
+/// position (col2im adds overlapping windows, so one thread; the products may use more).
+fn transpose_blocks(w: &Window, batch: usize, filters: usize) -> (usize, usize) {
+    let width = w.taps() * filters;
+    (
+        (BLOCK_VALUES / width.max(1)).clamp(1, (batch * w.positions()).max(1)),
+        width,
+    )
+}
+
+pub(crate) fn scratch_len(c: &Conv, input: &Shape, output: &Shape, batch: usize) -> usize {
+    let channels = input.last();
+    match c.op {
+        ConvOp::Depthwise => 0,
+        ConvOp::Separable => {
+            batch * conv_window(c, input, output).positions() * channels * c.depth_multiplier
+        }
+        ConvOp::Transpose => {
+            let w = transpose_window(c, input, output);
+            let (rows, width) = transpose_blocks(&w, batch, c.filters);
+            rows * width
+        }
+        ConvOp::Regular => {
+            let w = conv_window(c, input, output);
+            if direct(&w, c.groups) {
+                return 0;
+            }
+            if tiles(&w, channels, c.groups) {
+                return tiled::Plan::new(&w, channels, c.groups, c.filters).scratch_len(&w, batch);
+            }
+            let (b, depth) = regular_blocks(&w, batch, channels, c.groups, c.filters);
+            b.threads * b.rows * depth
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set it to run the im2col path on a CPU where the tiled kernel would be taken.
+    static NO_TILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this convolution runs through the tiled kernel (AVX2 and FMA, a moderate depth).
+fn tiles(w: &Window, channels: usize, groups: usize) -> bool {
+    #[cfg(test)]
+    if NO_TILES.with(|f| f.get()) {
+        return false;
+    }
+    tiled::suits(w, channels, groups)
+}
+
+/// A 1×1 convolution with stride 1 and one group is a plain product on the input.
+fn direct(w: &Window, groups: usize) -> bool {
+    w.taps() == 1 && w.stride == [1; 3] && w.pad == [0; 3] && groups <= 1
+}
+
+pub(crate) fn forward(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    let out_channels = s.output.last();
+    match c.op {
+        ConvOp::Depthwise => {
+            let w = conv_window(c, &s.input, &s.output);
+            let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+            depthwise(
+                &w,
+                s.input.last(),
+                c.depth_multiplier,
+                &s.weights[0].data,
+                bias,
+                x,
+                y,
+            );
+        }
+        ConvOp::Separable => {
+            let w = conv_window(c, &s.input, &s.output);
+            let inner = s.input.last() * c.depth_multiplier;
+            let mid = &mut scratch[..s.batch * w.positions() * inner];
+            depthwise(
+                &w,
+                s.input.last(),
+                c.depth_multiplier,
+                &s.weights[0].data,
+                None,
+                x,
+                mid,
+            );
+            let rows = s.batch * w.positions();
+            let pointwise = Mat::rows(&s.weights[1].data, c.filters);
+            matmul(
+                rows,
+                inner,
+                c.filters,
+                Mat::rows(mid, inner),
+                pointwise,
+                y,
+                c.filters,
+                false,
+            );
+            if c.use_bias {
+                add_bias(y, &s.weights[2].data);
+            }
+        }
+        ConvOp::Transpose => {
+            transpose(c, s, x, y, scratch);
+            if c.use_bias {
+                add_bias(y, &s.weights[1].data);
+            }
+        }
+        // Adds its bias and applies its activation block by block.
+        ConvOp::Regular => return regular(c, s, x, y, scratch),
+    }
+    apply(c.activation, y, out_channels);
+}
+
+/// Grouped convolution: im2col of each group's channels, then a product with the group's
+/// slice of the kernel `[taps · in/groups, filters]`, then bias and activation, a block of
+/// output rows at a time. Big convolutions give each thread a contiguous share of the rows and its own block of
+/// scratch.
+fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    let w = conv_window(c, &s.input, &s.output);
+    let channels = s.input.last();
+    let filters = c.filters;
+    let kernel = &s.weights[0].data;
+    if direct(&w, c.groups) {
+        let rows = s.batch * w.positions();
+        matmul(
+            rows,
+            channels,
+            filters,
+            Mat::rows(x, channels),
+            Mat::rows(kernel, filters),
+            y,
+            filters,
+            false,
+        );
+        if c.use_bias {
+            add_bias(y, &s.weights[1].data);
+        }
+        apply(c.activation, y, filters);
+        return;
+    }
+    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+    if tiles(&w, channels, c.groups) {
+        let plan = tiled::Plan::new(&w, channels, c.groups, filters);
+        let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * filters;
+        tiled::convolve(
+            &plan,
+            &w,
+            s.batch,
+            kernel,
+            bias,
+            c.activation,
+            x,
+            y,
+            &mut scratch[..plan.scratch_len(&w, s.batch)],
+            threads_for(macs),
+        );
+        return;
+    }
+    let (blocks, depth) = regular_blocks(&w, s.batch, channels, c.groups, filters);
+    let total_rows = s.batch * w.positions();
+    let share = total_rows.div_ceil(blocks.threads).max(1);
+    let src = Source {
+        w: &w,
+        x,
+        in_len: elements(&s.input),
+        channels,
+    };
+    let run = |first: usize, ys: &mut [f32], cols: &mut [f32]| {
+        let groups = c.groups.max(1);
+        let (cg, fg) = (channels / groups, filters / groups);
+        for (b, ys) in ys.chunks_mut(blocks.rows * filters).enumerate() {
+            let (row0, n) = (first + b * blocks.rows, ys.len() / filters);
+            let cols = &mut cols[..n * depth];
+            for g in 0..groups {
+                src.im2col(row0, g * cg, cg, cols);
+                let k = Mat {
+                    data: &kernel[g * fg..],
+                    rs: filters,
+                    cs: 1,
+                };
+                matmul_serial(
+                    n,
+                    depth,
+                    fg,
+                    Mat::rows(cols, depth),
+                    k,
+                    &mut ys[g * fg..],
+                    filters,
+                    false,
+                );
+            }
+            // Bias and activation while the block is still in cache.
+            if let Some(bias) = bias {
+                add_bias(ys, bias);
+            }
+            apply(c.activation, ys, filters);
+        }
+    };
+    let block = blocks.rows * depth;
+    if blocks.threads == 1 {
+        run(0, y, &mut scratch[..block]);
+    } else {
+        y.par_chunks_mut(share * filters)
+            .zip(scratch.par_chunks_mut(block))
+            .enumerate()
+            .for_each(|(t, (ys, cols))| run(t * share, ys, cols));
+    }
+}
+
+/// `dst.copy_from_slice(src)`, without a call to `memcpy` for the few values of a narrow
+/// input (one to a few channels), where the call costs more than the copy.
+#[inline]
+fn copy(dst: &mut [f32], src: &[f32]) {
+    if dst.len() <= 16 {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
+/// The input of a convolution, read a row of im2col at a time.
+pub(crate) struct Source<'a> {
+    pub(crate) w: &'a Window,
+    pub(crate) x: &'a [f32],
+    /// Values per sample.
+    pub(crate) in_len: usize,
+    pub(crate) channels: usize,
+}
+
+impl Source<'_> {
+    /// Rows `row0..` of the im2col matrix over the whole batch (row = sample · positions +
+    /// position), as many as fit `cols`: for each tap, the `cg` channels from `c0`, zeros
+    /// outside the input.
+    pub(crate) fn im2col(&self, row0: usize, c0: usize, cg: usize, cols: &mut [f32]) {
+        let w = self.w;
+        let [_, h, wd] = w.size;
+        let [_, oh_n, ow_n] = w.out;
+        let [_, kh_n, kw_n] = w.kernel;
+        let depth = w.taps() * cg;
+        let positions = w.positions();
+        // Whole runs of taps along the width are contiguous in the input when every channel
+        // is taken and the window is not dilated.
+        let runs = cg == self.channels && w.dilation[2] == 1;
+        for (r, dst) in cols.chunks_exact_mut(depth).enumerate() {
+            let row = row0 + r;
+            let (sample, p) = (row / positions, row % positions);
+            let (od, oh, ow) = (p / (oh_n * ow_n), (p / ow_n) % oh_n, p % ow_n);
+            let xs = &self.x[sample * self.in_len..(sample + 1) * self.in_len];
+            let left = (ow * w.stride[2])
+                .checked_sub(w.pad[2])
+                .filter(|&l| l + kw_n <= wd);
+            let mut at = 0;
+            for kd in 0..w.kernel[0] {
+                let id = w.source(0, od, kd);
+                for kh in 0..kh_n {
+                    let part = &mut dst[at..at + kw_n * cg];
+                    at += kw_n * cg;
+                    let (Some(id), Some(ih)) = (id, w.source(1, oh, kh)) else {
+                        part.fill(0.0);
+                        continue;
+                    };
+                    let line = (id * h + ih) * wd;
+                    match left {
+                        Some(l) if runs => {
+                            let src = (line + l) * self.channels;
+                            copy(part, &xs[src..src + kw_n * cg]);
+                        }
+                        _ => {
+                            for (kw, tap) in part.chunks_exact_mut(cg).enumerate() {
+                                match w.source(2, ow, kw) {
+                                    Some(iw) => {
+                                        let src = (line + iw) * self.channels + c0;
+                                        copy(tap, &xs[src..src + cg]);
+                                    }
+                                    None => tap.fill(0.0),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `cols[i, tap, f] = Σ_c x[i, c] · kernel[tap, f, c]`, then each column added to the output
+/// position it lands on; a block of input positions at a time.
+fn transpose(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
+    let w = transpose_window(c, &s.input, &s.output);
+    let channels = s.input.last();
+    let filters = c.filters;
+    let (block_rows, width) = transpose_blocks(&w, s.batch, filters);
+    // The window runs from the output grid (its `size`) to the input grid (its `out`).
+    let positions = w.positions();
+    let out_len = elements(&s.output);
+    let kernel = Mat {
+        data: &s.weights[0].data,
+        rs: 1,
+        cs: channels,
+    };
+    y.fill(0.0);
+    let total_rows = s.batch * positions;
+    for row0 in (0..total_rows).step_by(block_rows) {
+        let n = block_rows.min(total_rows - row0);
+        let cols = &mut scratch[..n * width];
+        let xs = &x[row0 * channels..(row0 + n) * channels];
+        matmul(
+            n,
+            channels,
+            width,
+            Mat::rows(xs, channels),
+            kernel,
+            cols,
+            width,
+            false,
+        );
+        for (r, src) in cols.chunks_exact(width).enumerate() {
+            let (sample, p) = ((row0 + r) / positions, (row0 + r) % positions);
+            col2im(
+                &w,
+                p,
+                src,
+                filters,
+                &mut y[sample * out_len..(sample + 1) * out_len],
+            );
+        }
+    }
+}
+
+/// Adds one input position's columns (`taps · filters` values) to the outputs they land on.
+fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
+    let [_, h, wd] = w.size;
+    let (id, ih, iw) = (
+        p / (w.out[1] * w.out[2]),
+        (p / w.out[2]) % w.out[1],
+        p % w.out[2],
+    );
+    let mut at = 0;
+    for kd in 0..w.kernel[0] {
+        let od = w.source(0, id, kd);
+        for kh in 0..w.kernel[1] {
+            let oh = w.source(1, ih, kh);
+            for kw in 0..w.kernel[2] {
+                if let (Some(od), Some(oh), Some(ow)) = (od, oh, w.source(2, iw, kw)) {
+                    let dst = ((od * h + oh) * wd + ow) * filters;
+                    for (o, v) in y[dst..dst + filters].iter_mut().zip(&src[at..at + filters]) {
+                        *o += v;
+                    }
+                }
+                at += filters;
+            }
+        }
+    }
+}
+
+/// Each channel convolved with its own `dm` filters: output channel `c·dm + m`, kernel
+/// `[taps, channels, dm]`.
+pub(crate) fn depthwise(
+    w: &Window,
+    channels: usize,
+    dm: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let [_, h, wd] = w.size;
+    let width = channels * dm;
+    let in_len = w.size.iter().product::<usize>() * channels;
+    let out_len = w.positions() * width;
+    for (xs, ys) in x
+        .chunks_exact(in_len.max(1))
+        .zip(y.chunks_exact_mut(out_len.max(1)))
+    {
+        let mut row = 0;
+        for od in 0..w.out[0] {
+            for oh in 0..w.out[1] {
+                for ow in 0..w.out[2] {
+                    let acc = &mut ys[row * width..(row + 1) * width];
+                    match bias {
+                        Some(b) => acc.copy_from_slice(b),
+                        None => acc.fill(0.0),
+                    }
+                    let mut tap = 0;
+                    for kd in 0..w.kernel[0] {
+                        let id = w.source(0, od, kd);
+                        for kh in 0..w.kernel[1] {
+                            let ih = w.source(1, oh, kh);
+                            for kw in 0..w.kernel[2] {
+                                if let (Some(id), Some(ih), Some(iw)) =
+                                    (id, ih, w.source(2, ow, kw))
+                                {
+                                    let src =
+                                        &xs[((id * h + ih) * wd + iw) * channels..][..channels];
+                                    let k = &kernel[tap * width..(tap + 1) * width];
+                                    if dm == 1 {
+                                        for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
+                                            *a += v * k;
+                                        }
+                                    } else {
+                                        for (ch, &v) in src.iter().enumerate() {
+                                            for m in 0..dm {
+                                                acc[ch * dm + m] += v * k[ch * dm + m];
+                                            }
+                                        }
+                                    }
+                                }
+                                tap += 1;
+                            }
+                        }
+                    }
+                    row += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layer::{test_layer, Kind, Layer};
+    use crate::runtime::{init_model, predict};
+    use crate::shape::Shape;
+    use crate::value::Value;
+
+    /// A convolution written out term by term, TensorFlow's padding included.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        x: &[f32],
+        batch: usize,
+        [h, w, c]: [usize; 3],
+        kernel: &[f32],
+        bias: &[f32],
+        [kh, kw]: [usize; 2],
+        filters: usize,
+        groups: usize,
+        stride: usize,
+        dilation: usize,
+        same: bool,
+    ) -> Vec<f32> {
+        let window = |k: usize| (k - 1) * dilation + 1;
+        let out = |n: usize, k: usize| {
+            if same {
+                n.div_ceil(stride)
+            } else {
+                (n - window(k)) / stride + 1
+            }
+        };
+        let (oh, ow) = (out(h, kh), out(w, kw));
+        let pad = |n: usize, o: usize, k: usize| {
+            if same {
+                ((o - 1) * stride + window(k)).saturating_sub(n) / 2
+            } else {
+                0
+            }
+        };
+        let (ph, pw) = (pad(h, oh, kh), pad(w, ow, kw));
+        let (cg, fg) = (c / groups, filters / groups);
+        let mut y = vec![0.0; batch * oh * ow * filters];
+        for b in 0..batch {
+            for i in 0..oh {
+                for j in 0..ow {
+                    for f in 0..filters {
+                        let g = f / fg;
+                        let mut acc = bias[f];
+                        for a in 0..kh {
+                            for e in 0..kw {
+                                let (ii, jj) = (
+                                    (i * stride + a * dilation) as isize - ph as isize,
+                                    (j * stride + e * dilation) as isize - pw as isize,
+                                );
+                                if ii < 0 || jj < 0 || ii >= h as isize || jj >= w as isize {
+                                    continue;
+                                }
+                                for ch in 0..cg {
+                                    let xv = x[((b * h + ii as usize) * w + jj as usize) * c
+                                        + g * cg
+                                        + ch];
+                                    acc += xv * kernel[((a * kw + e) * cg + ch) * filters + f];
+                                }
+                            }
+                        }
+                        y[((b * oh + i) * ow + j) * filters + f] = acc;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn conv2d(
+        filters: i64,
+        k: [i64; 2],
+        groups: i64,
+        stride: i64,
+        dilation: i64,
+        padding: &'static str,
+    ) -> Layer {
+        let dims =
+            |v: [i64; 2]| Value::Tuple(Box::leak(Box::new([Value::Int(v[0]), Value::Int(v[1])])));
+        let args = [
+            ("filters", Value::Int(filters)),
+            ("kernel_size", dims(k)),
+            ("groups", Value::Int(groups)),
+            ("strides", dims([stride; 2])),
+            ("dilation_rate", dims([dilation; 2])),
+            ("padding", Value::Str(padding)),
+        ];
+        test_layer(Kind::Conv2D, &args)
+    }
+
+    #[test]
+    fn causal_padding_sees_only_the_past() {
+        let args = [
+            ("filters", Value::Int(1)),
+            ("kernel_size", Value::Int(2)),
+            ("dilation_rate", Value::Int(2)),
+            ("padding", Value::Str("causal")),
+        ];
+        let layer = test_layer(Kind::Conv1D, &args);
+        let input = Shape::new(&[5, 1]);
+        let mut weights = init_model(&[layer], input, 1).unwrap();
+        weights[0].tensors[0].data = vec![10.0, 1.0]; // kernel [2, 1, 1]
+        weights[0].tensors[1].data = vec![0.5];
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+        // y[t] = 10·x[t - 2] + x[t] + 0.5, zeros before the start.
+        let want = [1.5, 2.5, 13.5, 24.5, 35.5];
+        assert_eq!(predict(&[layer], input, &weights, &x, 1).unwrap(), want);
+    }
+
+    /// Our convolution of `x` against [`naive`], through the tiled kernel (where the CPU
+    /// has one) and through im2col and a product.
+    #[allow(clippy::type_complexity)]
+    fn check_against_the_definition(
+        cases: &[(
+            usize,
+            usize,
+            usize,
+            usize,
+            usize,
+            [usize; 2],
+            usize,
+            usize,
+            usize,
+            bool,
+        )],
+    ) {
+        for &(batch, h, w, c, filters, k, groups, stride, dilation, same) in cases {
+            let layer = conv2d(
+                filters as i64,
+                [k[0] as i64, k[1] as i64],
+                groups as i64,
+                stride as i64,
+                dilation as i64,
+                if same { "same" } else { "valid" },
+            );
+            let input = Shape::new(&[h, w, c]);
+            let mut weights = init_model(&[layer], input, 4).unwrap();
+            // A non-zero bias, so that its placement is checked too.
+            weights[0].tensors[1]
+                .data
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = i as f32 * 0.1);
+            let x: Vec<f32> = (0..batch * h * w * c)
+                .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+                .collect();
+            let (kernel, bias) = (&weights[0].tensors[0].data, &weights[0].tensors[1].data);
+            let want = naive(
+                &x,
+                batch,
+                [h, w, c],
+                kernel,
+                bias,
+                k,
+                filters,
+                groups,
+                stride,
+                dilation,
+                same,
+            );
+            for im2col in [false, true] {
+                super::NO_TILES.with(|f| f.set(im2col));
+                let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
+                super::NO_TILES.with(|f| f.set(false));
+                assert_eq!(ours.len(), want.len());
+                for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-4,
+                        "case {h}x{w}x{c} → {filters} (k {k:?}, groups {groups}, stride {stride}, \
+                         dilation {dilation}, same {same}, im2col {im2col}): value {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_and_threaded_convolution_matches_the_definition() {
+        // (batch, h, w, c, filters, kernel, groups, stride, dilation, same); the first is big
+        // enough to be split across threads and into several blocks.
+        check_against_the_definition(&[
+            (2, 40, 40, 8, 32, [3, 3], 2, 1, 1, true),
+            (3, 11, 9, 6, 4, [3, 2], 1, 2, 1, true),
+            (1, 12, 10, 4, 6, [2, 3], 2, 1, 2, true),
+            (2, 9, 9, 3, 5, [3, 3], 1, 3, 1, false),
+            (1, 5, 5, 4, 4, [1, 1], 1, 1, 1, true),
+        ]);
+    }
+
+    #[test]
+    fn tiled_convolution_matches_the_definition() {
+        // Tiles of 6 positions × 16 filters: position counts that leave a partial tile,
+        // filter counts that leave a partial block (or are below one), channels that are
+        // not multiples of 8, strides and dilations on 'same' and 'valid' padding, groups.
+        check_against_the_definition(&[
+            (2, 13, 13, 32, 64, [3, 3], 1, 1, 1, false),
+            (8, 17, 15, 3, 32, [3, 3], 1, 1, 1, true),
+            (3, 28, 28, 1, 32, [3, 3], 1, 1, 1, false),
+            (2, 11, 7, 5, 20, [3, 3], 1, 2, 1, true),
+            (1, 14, 9, 7, 9, [3, 2], 1, 1, 2, true),
+            (2, 15, 16, 6, 33, [2, 3], 1, 1, 2, false),
+            (2, 15, 16, 6, 33, [2, 3], 1, 2, 1, false),
+            (1, 10, 10, 12, 18, [3, 3], 3, 1, 1, true),
+            (2, 9, 12, 10, 10, [5, 3], 2, 3, 1, true),
+            (1, 7, 5, 3, 1, [3, 3], 1, 1, 1, true),
+            (1, 3, 3, 2, 17, [3, 3], 1, 2, 1, true),
+            (5, 33, 31, 16, 48, [3, 3], 4, 1, 1, false),
+            (1, 6, 6, 130, 8, [3, 3], 1, 1, 1, true), // deeper than the tiled kernel takes
+        ]);
+    }
+}

@@ -1,0 +1,236 @@
+//! Pooling: the maximum's gradient goes to the first cell of its window holding the
+//! maximum (the one the forward pass kept), the average's is shared by the window's cells
+//! inside the input (padded cells are not counted, as in the forward pass).
+
+use super::forward::window;
+use super::{GlobalPooling, PoolOp, Pooling};
+use crate::layer::ops::{Grad, Step};
+use crate::layer::window::Window;
+use crate::runtime::elements;
+use crate::runtime::kernels::threads_for;
+use rayon::prelude::*;
+
+pub(crate) fn backward(c: &Pooling, p: &Step, g: Grad) {
+    let Grad { x, y, dy, dx, .. } = g;
+    let Some(dx) = dx else { return };
+    let (w, channels) = window(c, &p.input, &p.output);
+    let max = c.op == PoolOp::Max;
+    let (in_len, out_len) = (elements(&p.input).max(1), elements(&p.output).max(1));
+    type Pair<'a> = (&'a [f32], &'a [f32]);
+    let one = |((xs, ds), (ys, gs)): ((&[f32], &mut [f32]), Pair)| {
+        sample(&w, channels, max, xs, ys, gs, ds)
+    };
+    if threads_for(p.batch * out_len * w.taps()) > 1 {
+        x.par_chunks_exact(in_len)
+            .zip(dx.par_chunks_exact_mut(in_len))
+            .zip(
+                y.par_chunks_exact(out_len)
+                    .zip(dy.par_chunks_exact(out_len)),
+            )
+            .for_each(one);
+    } else {
+        x.chunks_exact(in_len)
+            .zip(dx.chunks_exact_mut(in_len))
+            .zip(y.chunks_exact(out_len).zip(dy.chunks_exact(out_len)))
+            .for_each(one);
+    }
+}
+
+/// One sample's windows, in the forward pass's order.
+fn sample(
+    w: &Window,
+    channels: usize,
+    max: bool,
+    xs: &[f32],
+    ys: &[f32],
+    gs: &[f32],
+    ds: &mut [f32],
+) {
+    let [_, h, wd] = w.size;
+    ds.fill(0.0);
+    let mut cells = Vec::with_capacity(w.taps());
+    let mut unspent: Vec<f32> = Vec::with_capacity(channels);
+    for (row, (out, g)) in ys
+        .chunks_exact(channels.max(1))
+        .zip(gs.chunks_exact(channels.max(1)))
+        .enumerate()
+    {
+        let (od, oh, ow) = (
+            row / (w.out[1] * w.out[2]),
+            (row / w.out[2]) % w.out[1],
+            row % w.out[2],
+        );
+        // The window's cells inside the input, in the forward pass's order.
+        cells.clear();
+        for kd in 0..w.kernel[0] {
+            let Some(id) = w.source(0, od, kd) else {
+                continue;
+            };
+            for kh in 0..w.kernel[1] {
+                let Some(ih) = w.source(1, oh, kh) else {
+                    continue;
+                };
+                for kw in 0..w.kernel[2] {
+                    if let Some(iw) = w.source(2, ow, kw) {
+                        cells.push(((id * h + ih) * wd + iw) * channels);
+                    }
+                }
+            }
+        }
+        if max {
+            // The first cell holding the maximum, as the forward pass's strict `>` kept it:
+            // walking the cells in the forward order, each channel's gradient goes to the
+            // first match and is then spent (branch-free, so the channels vectorize).
+            unspent.clear();
+            unspent.extend_from_slice(g);
+            for &at in &cells {
+                let (d, v) = (&mut ds[at..at + channels], &xs[at..at + channels]);
+                let (o, u) = (&out[..channels], &mut unspent[..channels]);
+                for ch in 0..channels {
+                    // All ones on a match: a select written as a mask, which vectorizes
+                    // (an `if` here compiles to a branch per channel).
+                    let hit = u32::from(v[ch] == o[ch]).wrapping_neg();
+                    d[ch] += f32::from_bits(u[ch].to_bits() & hit);
+                    u[ch] = f32::from_bits(u[ch].to_bits() & !hit);
+                }
+            }
+        } else if !cells.is_empty() {
+            let inv = 1.0 / cells.len() as f32;
+            for &at in &cells {
+                for ch in 0..channels {
+                    ds[at + ch] += g[ch] * inv;
+                }
+            }
+        }
+    }
+}
+
+/// The global maximum's gradient goes to the first position holding it; the mean's is
+/// shared by every position.
+pub(crate) fn global_backward(c: &GlobalPooling, p: &Step, g: Grad) {
+    let Grad { x, y, dy, dx, .. } = g;
+    let Some(dx) = dx else { return };
+    let channels = p.input.last().max(1);
+    let positions = elements(&p.input) / channels;
+    let max = c.op == PoolOp::Max;
+    let per = (positions * channels).max(1);
+    for (((xs, ds), ys), gs) in x
+        .chunks_exact(per)
+        .zip(dx.chunks_exact_mut(per))
+        .zip(y.chunks_exact(channels))
+        .zip(dy.chunks_exact(channels))
+    {
+        ds.fill(0.0);
+        if max {
+            for ch in 0..channels {
+                if let Some(pos) = (0..positions).find(|&q| xs[q * channels + ch] == ys[ch]) {
+                    ds[pos * channels + ch] = gs[ch];
+                }
+            }
+        } else if positions > 0 {
+            let inv = 1.0 / positions as f32;
+            for row in ds.chunks_exact_mut(channels) {
+                row.iter_mut().zip(gs).for_each(|(d, &g)| *d = g * inv);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::layer::gradcheck::{check, ints, layer, train_backward, train_forward};
+    use crate::layer::Kind;
+    use crate::shape::Shape;
+    use crate::value::Value;
+
+    /// Ties (all zeros after a ReLU are common): each window's gradient goes to its first cell
+    /// holding the maximum, as the forward pass picked it, even where windows overlap.
+    #[test]
+    fn max_pooling_gives_a_tie_to_the_first_cell() {
+        let l = layer(
+            Kind::MaxPooling2D,
+            &[("pool_size", ints(&[2, 2])), ("strides", ints(&[1, 1]))],
+        );
+        let input = Shape::new(&[3, 3, 2]);
+        // Channel 0 is flat; channel 1 has a single maximum at (1, 1), in every window.
+        let mut x = [1.0f32; 18];
+        x[(3 + 1) * 2 + 1] = 5.0;
+        let (y, cache) = train_forward(&l, input, &[], &x, 1, 1);
+        let dy = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
+        let (dx, _) = train_backward(&l, input, &[], (&x, &y, &dy), 1, &cache);
+        let channel = |c: usize| -> Vec<f32> { dx.iter().skip(c).step_by(2).copied().collect() };
+        assert_eq!(channel(0), [1.0, 2.0, 0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(channel(1), [0.0, 0.0, 0.0, 0.0, 100.0, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn pooling_every_kind() {
+        let two = ints(&[2, 2]);
+        check(
+            layer(Kind::MaxPooling1D, &[("pool_size", Value::Int(2))]),
+            &[7, 3],
+            2,
+        );
+        check(
+            layer(Kind::MaxPooling2D, &[("pool_size", two)]),
+            &[5, 4, 3],
+            2,
+        );
+        check(
+            layer(
+                Kind::MaxPooling2D,
+                &[
+                    ("pool_size", ints(&[3, 3])),
+                    ("strides", ints(&[2, 2])),
+                    ("padding", Value::Str("same")),
+                ],
+            ),
+            &[5, 6, 2],
+            2,
+        );
+        check(
+            layer(Kind::MaxPooling3D, &[("pool_size", ints(&[2, 2, 2]))]),
+            &[4, 4, 3, 2],
+            1,
+        );
+        check(
+            layer(
+                Kind::AveragePooling1D,
+                &[("pool_size", Value::Int(3)), ("strides", Value::Int(1))],
+            ),
+            &[6, 2],
+            2,
+        );
+        check(
+            layer(
+                Kind::AveragePooling2D,
+                &[
+                    ("pool_size", ints(&[3, 3])),
+                    ("strides", ints(&[2, 2])),
+                    ("padding", Value::Str("same")),
+                ],
+            ),
+            &[5, 5, 2],
+            2,
+        );
+        check(
+            layer(Kind::AveragePooling3D, &[("pool_size", ints(&[2, 2, 2]))]),
+            &[4, 2, 4, 2],
+            1,
+        );
+        for kind in [Kind::GlobalMaxPooling1D, Kind::GlobalAveragePooling1D] {
+            check(layer(kind, &[]), &[5, 3], 2);
+        }
+        for kind in [Kind::GlobalMaxPooling2D, Kind::GlobalAveragePooling2D] {
+            check(layer(kind, &[]), &[3, 4, 3], 2);
+            check(
+                layer(kind, &[("keepdims", Value::Bool(true))]),
+                &[3, 4, 3],
+                2,
+            );
+        }
+        for kind in [Kind::GlobalMaxPooling3D, Kind::GlobalAveragePooling3D] {
+            check(layer(kind, &[]), &[2, 3, 2, 3], 2);
+        }
+    }
+}

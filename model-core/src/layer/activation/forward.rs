@@ -34,11 +34,22 @@ fn hard_sigmoid(x: f32) -> f32 {
     (x + 3.0).clamp(0.0, 6.0) / 6.0
 }
 
+/// `max(x, 0)`, NaN kept as TensorFlow keeps it (`f32::max` would give 0). It compiles to
+/// the vector maximum with the operands in the order that returns `x` for a NaN.
+#[inline]
+pub(crate) fn relu(x: f32) -> f32 {
+    if x < 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// One value through an element-wise activation (softmax and log-softmax are per row).
 fn scalar(a: Activation, x: f32) -> f32 {
     match a {
         Activation::Linear | Activation::Softmax | Activation::LogSoftmax => x,
-        Activation::Relu => x.max(0.0),
+        Activation::Relu => relu(x),
         Activation::Relu6 => x.clamp(0.0, 6.0),
         Activation::Sigmoid => sigmoid(x),
         Activation::HardSigmoid => hard_sigmoid(x),
@@ -71,7 +82,7 @@ pub(crate) fn apply(a: Activation, y: &mut [f32], last: usize) {
         Activation::Linear => {}
         Activation::Softmax => y.chunks_exact_mut(last.max(1)).for_each(softmax),
         Activation::LogSoftmax => y.chunks_exact_mut(last.max(1)).for_each(log_softmax),
-        Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
+        Activation::Relu => y.iter_mut().for_each(|v| *v = relu(*v)),
         _ => y.iter_mut().for_each(|v| *v = scalar(a, *v)),
     }
 }
@@ -114,6 +125,11 @@ pub(crate) fn relu_layer(c: &ReLU, x: &[f32], y: &mut [f32]) {
         );
     }
     for (o, &v) in y.iter_mut().zip(x) {
+        if v.is_nan() {
+            // Every term of Keras's formula keeps a NaN.
+            *o = v;
+            continue;
+        }
         let mut out = if threshold != 0.0 {
             if v > threshold {
                 v
@@ -121,7 +137,7 @@ pub(crate) fn relu_layer(c: &ReLU, x: &[f32], y: &mut [f32]) {
                 0.0
             }
         } else {
-            v.max(0.0)
+            relu(v)
         };
         if let Some(m) = max {
             out = out.clamp(0.0, m);

@@ -394,7 +394,9 @@ unsafe fn tile(
         let zero = _mm256_setzero_ps();
         for pair in acc.iter_mut() {
             for v in pair.iter_mut() {
-                *v = _mm256_max_ps(*v, zero);
+                // `maxps` returns its second operand when either is NaN: NaN stays NaN,
+                // as in TensorFlow's relu.
+                *v = _mm256_max_ps(zero, *v);
             }
         }
     }

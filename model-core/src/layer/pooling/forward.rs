@@ -50,7 +50,9 @@ fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32
             (row / w.out[2]) % w.out[1],
             row % w.out[2],
         );
-        acc.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+        // TensorFlow's max pooling starts from the lowest finite value and only a larger
+        // value replaces it: NaN never does, and a window of NaN and -inf gives f32::MIN.
+        acc.fill(if max { f32::MIN } else { 0.0 });
         let mut count = 0usize;
         for kd in 0..w.kernel[0] {
             let Some(id) = w.source(0, od, kd) else {
@@ -97,7 +99,10 @@ pub(crate) fn global(c: &GlobalPooling, s: &Step, x: &[f32], y: &mut [f32]) {
         ys.fill(if max { f32::NEG_INFINITY } else { 0.0 });
         for src in xs.chunks_exact(channels) {
             if max {
-                ys.iter_mut().zip(src).for_each(|(a, &v)| *a = a.max(v));
+                // A reduction, unlike max pooling: a NaN anywhere makes the maximum NaN.
+                ys.iter_mut()
+                    .zip(src)
+                    .for_each(|(a, &v)| *a = if v > *a || v.is_nan() { v } else { *a });
             } else {
                 ys.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
             }

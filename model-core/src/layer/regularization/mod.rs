@@ -12,7 +12,8 @@ use crate::value::{str_eq, tri, ArgType, Checked};
 /// What a regularization layer does in training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NoiseOp {
-    /// Values dropped with probability `rate`, the others scaled by `1 / (1 − rate)`.
+    /// Values dropped with probability `rate`, the others scaled by `1 / (1 − rate)`. Keras
+    /// accepts a rate of 1 (TensorFlow then refuses to train); here it drops every value.
     Dropout,
     /// `N(0, stddev²)` noise added (`rate` holds the standard deviation).
     Gaussian,

@@ -1,7 +1,7 @@
 """Records what Keras does with NaN and infinities in every activation and pooling layer,
-as tests/data/nan_inf.json, for tests/nan_inf.rs.
+as model-core/tests/data/nan_inf.json, for model-core/tests/nan_inf.rs.
 
-    TF_ENABLE_ONEDNN_OPTS=0 ~/keras-venv/bin/python tools/keras_nan_inf.py tests/data/nan_inf.json
+    TF_ENABLE_ONEDNN_OPTS=0 ~/keras-venv/bin/python tools/keras_nan_inf.py model-core/tests/data/nan_inf.json
 
 TensorFlow has two CPU kernels for some of these ops. Its own (Eigen) softmax gives a row
 with a NaN or an infinity NaN everywhere, as JAX does and as the formula

@@ -3,9 +3,9 @@
 recurrent cells with non-default activations (softmax and log_softmax over each gate's
 units, gelu, silu, mish, hard_silu), as activation and as recurrent_activation.
 
-    ~/keras-venv/bin/python tools/keras_numeric_extra.py tests/data/numeric
+    ~/keras-venv/bin/python tools/keras_numeric_extra.py model-core/tests/data/numeric
 
-tests/numeric_parity.rs runs every model of that directory the same way as the corpus.
+model-core/tests/numeric_parity.rs runs every model of that directory the same way as the corpus.
 """
 import json, os, sys
 

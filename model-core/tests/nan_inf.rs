@@ -1,6 +1,6 @@
 //! NaN in, NaN out: every activation and pooling layer on NaN and infinities, against what
 //! Keras 3.15.1 (TensorFlow's own kernels) gives, recorded by `tools/keras_nan_inf.py` in
-//! `tests/data/nan_inf.json` at the repository root.
+//! `model-core/tests/data/nan_inf.json`.
 
 use model_core::keras::layer;
 use model_core::runtime::{init_model, predict};
@@ -32,7 +32,7 @@ fn same(ours: f32, keras: f32) -> bool {
 
 #[test]
 fn nan_and_infinity_give_what_keras_gives() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/nan_inf.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/nan_inf.json");
     let text = std::fs::read_to_string(path).expect("tests/data/nan_inf.json");
     let file: Json = serde_json::from_str(&text).expect("JSON");
     let cases = file["cases"].as_array().expect("cases");

@@ -28,7 +28,7 @@
 //!   feature, `Config::ops` (the family's `Ops`: weights, scratch, forward, training forward,
 //!   backward, statistics update, whether it moves data). `Ops` has no default methods, so
 //!   leaving one out is a compile error too. None of these matches has a catch-all arm.
-//! - Then a test: the corpus harnesses (`tests/keras_parity.rs`, `tests/numeric_parity.rs`)
+//! - Then a test: the corpus harnesses (`model-core/tests/keras_parity.rs`, `numeric_parity.rs`)
 //!   pick up the new class from Keras's JSON once `keras.rs` maps its arguments, and
 //!   `gradcheck` gives the backward pass its finite-difference check.
 

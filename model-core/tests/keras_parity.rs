@@ -20,7 +20,7 @@ macro_rules! report {
 }
 fn corpus_dir() -> PathBuf {
     let default =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/keras-reference/models");
     model_core::keras::corpus_dir("KERAS_REFERENCE_DIR", default)
 }
 

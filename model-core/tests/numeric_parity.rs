@@ -25,7 +25,7 @@ macro_rules! report {
 }
 fn corpus_dir() -> PathBuf {
     let default =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/numeric");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/keras-reference/numeric");
     model_core::keras::corpus_dir("KERAS_NUMERIC_DIR", default)
 }
 
@@ -195,7 +195,7 @@ fn numeric_parity() {
 }
 
 /// Configurations the shared corpus does not reach, recorded from Keras the same way by
-/// `tools/keras_numeric_extra.py` into `tests/data/numeric` (`KERAS_NUMERIC_EXTRA_DIR`
+/// `tools/keras_numeric_extra.py` into `model-core/tests/data/numeric` (`KERAS_NUMERIC_EXTRA_DIR`
 /// elsewhere): recurrent cells with softmax, log_softmax, gelu, silu, mish and hard_silu as
 /// activation or recurrent activation.
 #[test]
@@ -220,7 +220,9 @@ fn numeric_parity_extra() {
 fn every_corpus_model_runs() {
     let dir = match std::env::var_os("KERAS_REFERENCE_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/keras-reference/models"),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/keras-reference/models")
+        }
     };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| {

@@ -5,6 +5,8 @@ use std::any::type_name;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use model_core::summary::thousands;
+
 use super::{Objective, Space, TrainedModel, Trial, TuneError};
 
 /// The trials of a finished (or stopped) search.
@@ -124,19 +126,6 @@ impl Summary<'_> {
         self.best = n;
         self
     }
-}
-
-/// `12345` as `12,345`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl fmt::Display for Summary<'_> {

@@ -19,7 +19,9 @@ pub use self::fit::{evaluate, fit, Evaluation, FitOptions};
 pub use self::history::History;
 pub use self::loss::Loss;
 pub use self::metrics::{val_name, Accuracy, AccuracyKind, Logs, Mean, ACCURACY, LOSS};
-pub use self::optimizer::{optimizer_from_name, Adam, AdamW, Optimizer, RmsProp, Sgd, Slots};
+pub use self::optimizer::{
+    optimizer_from_name, Adam, AdamW, Optimizer, OptimizerState, RmsProp, Sgd,
+};
 pub use self::progress::{epoch_header, epoch_line, progress_line, Progress, Verbose};
 pub use self::schedule::{ExponentialDecay, LearningRate, PiecewiseConstant, Schedule};
 pub use self::shuffle::{permutation, Shuffle};

@@ -20,23 +20,79 @@ use super::schedule::LearningRate;
 use super::target::TrainError;
 
 /// Updates parameters from their gradients.
+///
+/// An optimizer implements [`step`](Self::step), [`name`](Self::name) and the two accessors
+/// to its [`OptimizerState`]; the step count, the learning rate and `reset` come from that
+/// state. A `step` that succeeds ends with [`OptimizerState::advance`].
+///
+/// ```
+/// use model_core::train::{Optimizer, OptimizerState, TrainError};
+///
+/// /// Gradient descent without slots.
+/// #[derive(Debug)]
+/// struct Plain(OptimizerState);
+///
+/// impl Optimizer for Plain {
+///     fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) -> Result<(), TrainError> {
+///         let lr = self.0.learning_rate();
+///         for (w, g) in params.iter_mut().zip(grads) {
+///             w.iter_mut().zip(*g).for_each(|(w, g)| *w -= lr * g);
+///         }
+///         self.0.advance();
+///         Ok(())
+///     }
+///
+///     fn name(&self) -> &'static str {
+///         "Plain"
+///     }
+///
+///     fn state(&self) -> &OptimizerState {
+///         &self.0
+///     }
+///
+///     fn state_mut(&mut self) -> &mut OptimizerState {
+///         &mut self.0
+///     }
+/// }
+///
+/// let mut plain = Plain(OptimizerState::new(0.5));
+/// let mut w = [1.0f32, 2.0];
+/// plain.step(&mut [&mut w], &[&[1.0, -1.0]])?;
+/// assert_eq!((w, plain.iterations(), plain.learning_rate()), ([0.5, 2.5], 1, 0.5));
+/// plain.reset();
+/// assert_eq!((plain.iterations(), plain.learning_rate()), (0, 0.5));
+/// # Ok::<(), TrainError>(())
+/// ```
 pub trait Optimizer: fmt::Debug + Send {
     /// Applies one update: `params[i]` moves along `grads[i]`. The number of parameters and
     /// their sizes are fixed by the first step; a step that disagrees with them, or with
     /// its own gradients, is an error and changes nothing.
     fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) -> Result<(), TrainError>;
 
-    /// The number of steps applied (Keras's `optimizer.iterations`).
-    fn iterations(&self) -> u64;
-
-    /// The learning rate the next step will use.
-    fn learning_rate(&self) -> f32;
-
     /// Keras's class name (`"SGD"`, `"Adam"`, `"AdamW"`, `"RMSprop"`).
     fn name(&self) -> &'static str;
 
-    /// Forgets every slot and sets `iterations` to 0, as a freshly built optimizer.
-    fn reset(&mut self);
+    /// The learning rate, the step count and the slots.
+    fn state(&self) -> &OptimizerState;
+
+    /// The learning rate, the step count and the slots, to change.
+    fn state_mut(&mut self) -> &mut OptimizerState;
+
+    /// The number of steps applied (Keras's `optimizer.iterations`).
+    fn iterations(&self) -> u64 {
+        self.state().iterations()
+    }
+
+    /// The learning rate the next step will use.
+    fn learning_rate(&self) -> f32 {
+        self.state().learning_rate()
+    }
+
+    /// Forgets every slot and sets `iterations` to 0, as a freshly built optimizer. An
+    /// optimizer with variables outside its state clears them too.
+    fn reset(&mut self) {
+        self.state_mut().reset();
+    }
 }
 
 /// The optimizer Keras's `optimizers.get(name)` gives, with its defaults: `"sgd"`,
@@ -51,9 +107,12 @@ pub fn optimizer_from_name(name: &str) -> Option<Box<dyn Optimizer>> {
     })
 }
 
-/// An optimizer's variables: the step count and, per parameter, its slots.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Slots {
+/// What every optimizer keeps besides its hyper-parameters: the learning rate, the step
+/// count and, per parameter, its slots.
+#[derive(Clone, Debug)]
+pub struct OptimizerState {
+    /// A constant or a schedule of [`iterations`](Self::iterations).
+    pub learning_rate: LearningRate,
     iterations: u64,
     /// The slot kinds per parameter (fixed on the first step).
     kinds: usize,
@@ -61,15 +120,35 @@ pub struct Slots {
     data: Vec<Vec<f32>>,
 }
 
-impl Slots {
+impl OptimizerState {
+    /// A fresh optimizer's state: no step applied, no slot built.
+    pub fn new(learning_rate: impl Into<LearningRate>) -> OptimizerState {
+        OptimizerState {
+            learning_rate: learning_rate.into(),
+            iterations: 0,
+            kinds: 0,
+            data: Vec::new(),
+        }
+    }
+
     /// The number of steps applied.
     pub fn iterations(&self) -> u64 {
         self.iterations
     }
 
-    /// Back to a fresh optimizer's state.
+    /// The learning rate the next step will use: the schedule at `iterations`.
+    pub fn learning_rate(&self) -> f32 {
+        self.learning_rate.at(self.iterations)
+    }
+
+    /// Counts a step applied; the last thing a successful [`Optimizer::step`] does.
+    pub fn advance(&mut self) {
+        self.iterations += 1;
+    }
+
+    /// Back to a fresh optimizer's state, keeping the learning rate.
     pub fn reset(&mut self) {
-        *self = Slots::default();
+        *self = OptimizerState::new(self.learning_rate.clone());
     }
 
     /// Checks the step's shapes, building `kinds` zeroed slots per parameter on the first
@@ -137,14 +216,12 @@ impl Slots {
 /// `w += momentum·v − lr·g`.
 #[derive(Clone, Debug)]
 pub struct Sgd {
-    /// Default 0.01.
-    pub learning_rate: LearningRate,
     /// In `[0, 1]`; default 0.
     pub momentum: f64,
     /// Default false.
     pub nesterov: bool,
-    /// The step count and the momentums.
-    pub state: Slots,
+    /// The learning rate (default 0.01), the step count and the momentums.
+    pub state: OptimizerState,
 }
 
 impl Default for Sgd {
@@ -157,10 +234,9 @@ impl Sgd {
     /// Plain gradient descent at `learning_rate`.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Sgd {
         Sgd {
-            learning_rate: learning_rate.into(),
             momentum: 0.0,
             nesterov: false,
-            state: Slots::default(),
+            state: OptimizerState::new(learning_rate),
         }
     }
 }
@@ -176,7 +252,7 @@ impl Optimizer for Sgd {
         let with_momentum = self.momentum != 0.0;
         self.state
             .prepare("SGD", params, grads, usize::from(with_momentum))?;
-        let lr = self.learning_rate.at(self.state.iterations);
+        let lr = self.state.learning_rate();
         let mu = self.momentum as f32;
         for (p, (w, g)) in params.iter_mut().zip(grads).enumerate() {
             if with_momentum {
@@ -191,24 +267,20 @@ impl Optimizer for Sgd {
                 }
             }
         }
-        self.state.iterations += 1;
+        self.state.advance();
         Ok(())
-    }
-
-    fn iterations(&self) -> u64 {
-        self.state.iterations
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate.at(self.state.iterations)
     }
 
     fn name(&self) -> &'static str {
         "SGD"
     }
 
-    fn reset(&mut self) {
-        self.state.reset();
+    fn state(&self) -> &OptimizerState {
+        &self.state
+    }
+
+    fn state_mut(&mut self) -> &mut OptimizerState {
+        &mut self.state
     }
 }
 
@@ -216,8 +288,6 @@ impl Optimizer for Sgd {
 /// `w −= m·α / (√v + ε)` with `α = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ)`, `t = iterations + 1`.
 #[derive(Clone, Debug)]
 pub struct Adam {
-    /// Default 0.001.
-    pub learning_rate: LearningRate,
     /// Default 0.9.
     pub beta_1: f64,
     /// Default 0.999.
@@ -226,8 +296,9 @@ pub struct Adam {
     pub epsilon: f64,
     /// Use the largest `v` seen (AMSGrad); default false.
     pub amsgrad: bool,
-    /// The step count, momentums, velocities (and their maxima with AMSGrad).
-    pub state: Slots,
+    /// The learning rate (default 0.001), the step count, momentums, velocities (and their
+    /// maxima with AMSGrad).
+    pub state: OptimizerState,
 }
 
 impl Default for Adam {
@@ -240,28 +311,26 @@ impl Adam {
     /// Adam at `learning_rate`, Keras's other defaults.
     pub fn new(learning_rate: impl Into<LearningRate>) -> Adam {
         Adam {
-            learning_rate: learning_rate.into(),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
             amsgrad: false,
-            state: Slots::default(),
+            state: OptimizerState::new(learning_rate),
         }
     }
 }
 
 /// The step shared by Adam and AdamW (after AdamW's decay).
-#[allow(clippy::too_many_arguments)]
 fn adam_step(
     name: &str,
-    state: &mut Slots,
+    state: &mut OptimizerState,
     params: &mut [&mut [f32]],
     grads: &[&[f32]],
-    lr: f32,
     (beta_1, beta_2, epsilon, amsgrad): (f64, f64, f64, bool),
     weight_decay: Option<f64>,
 ) -> Result<(), TrainError> {
     state.prepare(name, params, grads, if amsgrad { 3 } else { 2 })?;
+    let lr = state.learning_rate();
     let t = (state.iterations + 1) as f32;
     // As Keras: the powers of β in f32, `1 − β` in f64 rounded to f32.
     let (b1, b2) = (beta_1 as f32, beta_2 as f32);
@@ -293,31 +362,26 @@ fn adam_step(
             *w -= m[i] * alpha / (v.sqrt() + epsilon);
         }
     }
-    state.iterations += 1;
+    state.advance();
     Ok(())
 }
 
 impl Optimizer for Adam {
     fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) -> Result<(), TrainError> {
-        let lr = self.learning_rate.at(self.state.iterations);
         let hyper = (self.beta_1, self.beta_2, self.epsilon, self.amsgrad);
-        adam_step("Adam", &mut self.state, params, grads, lr, hyper, None)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.state.iterations
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate.at(self.state.iterations)
+        adam_step("Adam", &mut self.state, params, grads, hyper, None)
     }
 
     fn name(&self) -> &'static str {
         "Adam"
     }
 
-    fn reset(&mut self) {
-        self.state.reset();
+    fn state(&self) -> &OptimizerState {
+        &self.state
+    }
+
+    fn state_mut(&mut self) -> &mut OptimizerState {
+        &mut self.state
     }
 }
 
@@ -326,8 +390,6 @@ impl Optimizer for Adam {
 /// to exclude some).
 #[derive(Clone, Debug)]
 pub struct AdamW {
-    /// Default 0.001.
-    pub learning_rate: LearningRate,
     /// Default 0.004.
     pub weight_decay: f64,
     /// Default 0.9.
@@ -338,8 +400,9 @@ pub struct AdamW {
     pub epsilon: f64,
     /// Default false.
     pub amsgrad: bool,
-    /// The step count, momentums, velocities (and their maxima with AMSGrad).
-    pub state: Slots,
+    /// The learning rate (default 0.001), the step count, momentums, velocities (and their
+    /// maxima with AMSGrad).
+    pub state: OptimizerState,
 }
 
 impl Default for AdamW {
@@ -352,39 +415,33 @@ impl AdamW {
     /// AdamW at `learning_rate`, Keras's other defaults.
     pub fn new(learning_rate: impl Into<LearningRate>) -> AdamW {
         AdamW {
-            learning_rate: learning_rate.into(),
             weight_decay: 0.004,
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
             amsgrad: false,
-            state: Slots::default(),
+            state: OptimizerState::new(learning_rate),
         }
     }
 }
 
 impl Optimizer for AdamW {
     fn step(&mut self, params: &mut [&mut [f32]], grads: &[&[f32]]) -> Result<(), TrainError> {
-        let lr = self.learning_rate.at(self.state.iterations);
         let hyper = (self.beta_1, self.beta_2, self.epsilon, self.amsgrad);
         let wd = Some(self.weight_decay);
-        adam_step("AdamW", &mut self.state, params, grads, lr, hyper, wd)
-    }
-
-    fn iterations(&self) -> u64 {
-        self.state.iterations
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate.at(self.state.iterations)
+        adam_step("AdamW", &mut self.state, params, grads, hyper, wd)
     }
 
     fn name(&self) -> &'static str {
         "AdamW"
     }
 
-    fn reset(&mut self) {
-        self.state.reset();
+    fn state(&self) -> &OptimizerState {
+        &self.state
+    }
+
+    fn state_mut(&mut self) -> &mut OptimizerState {
+        &mut self.state
     }
 }
 
@@ -393,8 +450,6 @@ impl Optimizer for AdamW {
 /// goes through `s = momentum·s + increment`, `w −= s`.
 #[derive(Clone, Debug)]
 pub struct RmsProp {
-    /// Default 0.001.
-    pub learning_rate: LearningRate,
     /// Default 0.9.
     pub rho: f64,
     /// Default 0.
@@ -403,8 +458,9 @@ pub struct RmsProp {
     pub epsilon: f64,
     /// Default false.
     pub centered: bool,
-    /// The step count, velocities (momentums, average gradients when used).
-    pub state: Slots,
+    /// The learning rate (default 0.001), the step count, velocities (momentums, average
+    /// gradients when used).
+    pub state: OptimizerState,
 }
 
 impl Default for RmsProp {
@@ -417,12 +473,11 @@ impl RmsProp {
     /// RMSprop at `learning_rate`, Keras's other defaults.
     pub fn new(learning_rate: impl Into<LearningRate>) -> RmsProp {
         RmsProp {
-            learning_rate: learning_rate.into(),
             rho: 0.9,
             momentum: 0.0,
             epsilon: 1e-7,
             centered: false,
-            state: Slots::default(),
+            state: OptimizerState::new(learning_rate),
         }
     }
 }
@@ -432,7 +487,7 @@ impl Optimizer for RmsProp {
         let with_momentum = self.momentum > 0.0;
         let kinds = 1 + usize::from(with_momentum) + usize::from(self.centered);
         self.state.prepare("RMSprop", params, grads, kinds)?;
-        let lr = self.learning_rate.at(self.state.iterations);
+        let lr = self.state.learning_rate();
         let (rho, one_minus_rho) = (self.rho as f32, (1.0 - self.rho) as f32);
         let (mu, eps) = (self.momentum as f32, self.epsilon as f32);
         for (p, (w, g)) in params.iter_mut().zip(grads).enumerate() {
@@ -461,24 +516,20 @@ impl Optimizer for RmsProp {
                 }
             }
         }
-        self.state.iterations += 1;
+        self.state.advance();
         Ok(())
-    }
-
-    fn iterations(&self) -> u64 {
-        self.state.iterations
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate.at(self.state.iterations)
     }
 
     fn name(&self) -> &'static str {
         "RMSprop"
     }
 
-    fn reset(&mut self) {
-        self.state.reset();
+    fn state(&self) -> &OptimizerState {
+        &self.state
+    }
+
+    fn state_mut(&mut self) -> &mut OptimizerState {
+        &mut self.state
     }
 }
 
@@ -523,13 +574,13 @@ mod tests {
     fn defaults_are_keras_defaults() {
         let s = Sgd::default();
         assert_eq!(
-            (s.learning_rate.at(0), s.momentum, s.nesterov),
+            (s.state.learning_rate.at(0), s.momentum, s.nesterov),
             (0.01, 0.0, false)
         );
         let a = Adam::default();
         assert_eq!(
             (
-                a.learning_rate.at(0),
+                a.state.learning_rate.at(0),
                 a.beta_1,
                 a.beta_2,
                 a.epsilon,
@@ -539,13 +590,13 @@ mod tests {
         );
         let w = AdamW::default();
         assert_eq!(
-            (w.learning_rate.at(0), w.weight_decay, w.beta_2),
+            (w.state.learning_rate.at(0), w.weight_decay, w.beta_2),
             (0.001, 0.004, 0.999)
         );
         let r = RmsProp::default();
         assert_eq!(
             (
-                r.learning_rate.at(0),
+                r.state.learning_rate.at(0),
                 r.rho,
                 r.momentum,
                 r.epsilon,

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use crate::layer::{build, Arg, Kind, Layer};
 use crate::shape::Shape;
-use crate::value::Value;
+use crate::value::{ArgType, Value};
 
 /// Config keys that carry no shape or parameter information (or only defaults we share).
 const IGNORED: &[&str] = &[
@@ -74,7 +74,23 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
             });
         }
     }
+    keep_numbers(kind, &mut args);
     build(kind, &args).map_err(|e| e.describe(kind, &args))
+}
+
+/// Turns the tuples of the arguments that keep numbers (`Normalization`'s mean, a
+/// per-channel `Rescaling`) into [`Value::Numbers`], leaked to be `'static` (a few values
+/// per such argument).
+pub fn keep_numbers(kind: Kind, args: &mut [Arg<'static>]) {
+    for i in 0..args.len() {
+        let takes_numbers = crate::layer::spec_of(kind, args, i)
+            .is_some_and(|s| matches!(s.ty, ArgType::Numbers | ArgType::OptNumbers));
+        if let (true, Value::Tuple(items)) = (takes_numbers, args[i].value) {
+            if let Some(numbers) = crate::value::numbers_of(items) {
+                args[i].value = Value::Numbers(Box::leak(numbers.into_boxed_slice()));
+            }
+        }
+    }
 }
 
 /// A model file of the reference corpus.
@@ -167,4 +183,148 @@ pub fn corpus_files(dir: &std::path::Path, var: &str) -> Result<Vec<std::path::P
         ));
     }
     Ok(files)
+}
+
+/// A graph model file of the reference corpus (`graphs/`): inputs, layers with the calls
+/// of each (`inbound`: one list of tensor names per call), outputs.
+#[derive(Debug)]
+pub struct GraphFile {
+    /// The model's name.
+    pub name: String,
+    /// The inputs' names and shapes (without batch).
+    pub inputs: Vec<(String, Shape)>,
+    /// The layers' names, in the file's order.
+    pub layer_names: Vec<String>,
+    /// Each layer as described, or why it cannot be built.
+    pub layers: Vec<Result<Layer, String>>,
+    /// The calls: the layer's index and the tensors it is called on, in an order where
+    /// every tensor is made before it is used. Tensor `i < inputs.len()` is input `i`,
+    /// tensor `inputs.len() + k` call `k`'s output.
+    pub nodes: Vec<(usize, Vec<usize>)>,
+    /// The output tensors.
+    pub outputs: Vec<usize>,
+    /// The raw JSON, for the harnesses' expectations.
+    pub json: Json,
+}
+
+/// Reads a graph model file. A name refers to an input, or to the output of the layer of
+/// that name: of its most recent call when it is called several times (the file does not
+/// say which call; see `tests/graph_parity.rs`).
+pub fn graph_file(text: &str) -> Result<GraphFile, String> {
+    let json: Json = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let name = json
+        .get("name")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string();
+    let mut inputs = Vec::new();
+    for i in json
+        .get("inputs")
+        .and_then(Json::as_array)
+        .ok_or("missing `inputs`")?
+    {
+        let n = i
+            .get("name")
+            .and_then(Json::as_str)
+            .ok_or("an input without `name`")?;
+        let dims: Vec<usize> = i
+            .get("shape")
+            .and_then(Json::as_array)
+            .ok_or("an input without `shape`")?
+            .iter()
+            .map(|d| {
+                d.as_u64()
+                    .map(|d| d as usize)
+                    .ok_or("a non-integer dimension")
+            })
+            .collect::<Result<_, _>>()?;
+        let shape = Shape::try_new(&dims).ok_or("an input of too many dimensions")?;
+        inputs.push((n.to_string(), shape));
+    }
+    let list = json
+        .get("layers")
+        .and_then(Json::as_array)
+        .ok_or("missing `layers`")?;
+    let layer_names: Vec<String> = list
+        .iter()
+        .map(|l| {
+            l.get("name")
+                .and_then(Json::as_str)
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    let layers: Vec<Result<Layer, String>> = list.iter().map(layer).collect();
+    let calls: Vec<Vec<Vec<String>>> = list
+        .iter()
+        .map(|l| {
+            l.get("inbound")
+                .and_then(Json::as_array)
+                .map(|calls| {
+                    calls
+                        .iter()
+                        .map(|c| {
+                            c.as_array()
+                                .map(|names| {
+                                    names
+                                        .iter()
+                                        .filter_map(|n| n.as_str().map(str::to_string))
+                                        .collect()
+                                })
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    // The tensor each name stands for so far.
+    let mut tensor_of: std::collections::HashMap<String, usize> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.clone(), i))
+        .collect();
+    // Calls in the file's order, each as soon as its tensors exist.
+    let mut pending: Vec<(usize, usize)> = (0..list.len())
+        .flat_map(|l| (0..calls[l].len()).map(move |c| (l, c)))
+        .collect();
+    let mut nodes = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|&(l, c)| calls[l][c].iter().all(|n| tensor_of.contains_key(n)));
+        let Some(at) = ready else {
+            let (l, c) = pending[0];
+            return Err(format!(
+                "layer `{}` is called on {:?}, which no input or layer makes",
+                layer_names[l], calls[l][c]
+            ));
+        };
+        let (l, c) = pending.remove(at);
+        let ins: Vec<usize> = calls[l][c].iter().map(|n| tensor_of[n]).collect();
+        tensor_of.insert(layer_names[l].clone(), inputs.len() + nodes.len());
+        nodes.push((l, ins));
+    }
+    let outputs = json
+        .get("outputs")
+        .and_then(Json::as_array)
+        .ok_or("missing `outputs`")?
+        .iter()
+        .map(|o| {
+            let n = o.as_str().ok_or("an output that is not a name")?;
+            tensor_of
+                .get(n)
+                .copied()
+                .ok_or_else(|| format!("output `{n}` is not a tensor of the model"))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(GraphFile {
+        name,
+        inputs,
+        layer_names,
+        layers,
+        nodes,
+        outputs,
+        json,
+    })
 }

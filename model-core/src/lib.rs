@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+pub mod graph;
 pub mod layer;
 pub mod message;
 pub mod model;
@@ -33,7 +34,7 @@ pub use layer::{
 pub use model::{eval_into, expect_model, LayerInfo, ModelError, Totals};
 pub use shape::{Shape, MAX_RANK, UNKNOWN};
 pub use summary::Summary;
-pub use value::{ArgType, Value};
+pub use value::{ArgType, Numbers, Value};
 
 /// What every model built by `model!` provides. All constants are usable in `const` contexts.
 pub trait Model {

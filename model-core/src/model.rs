@@ -38,7 +38,7 @@ impl LayerInfo {
         macs: 0,
     };
 
-    const fn from_eval(name: &'static str, layer: &Layer, e: &LayerEval) -> LayerInfo {
+    pub(crate) const fn from_eval(name: &'static str, layer: &Layer, e: &LayerEval) -> LayerInfo {
         LayerInfo {
             name,
             kind: layer.kind.class_name(),

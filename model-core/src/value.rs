@@ -23,6 +23,54 @@ pub enum Value<'a> {
     None,
     /// A nested layer (`Bidirectional(LSTM(…))`).
     Layer(&'static Layer),
+    /// A tuple of numbers for an argument that keeps them ([`ArgType::Numbers`]: a
+    /// `Normalization`'s mean, a `Rescaling`'s per-channel scale). The layer stores them,
+    /// so they are `'static`: generated code writes them in a `const` item, the macro and
+    /// the Keras reader leak them (a few values per such argument).
+    Numbers(&'static [f64]),
+}
+
+/// A number, or one per channel (of the last axis).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Numbers {
+    /// The same for every channel.
+    One(f64),
+    /// One per channel.
+    Each(&'static [f64]),
+}
+
+impl Numbers {
+    /// How many values it holds (1 for [`Numbers::One`]).
+    pub const fn len(&self) -> usize {
+        match self {
+            Numbers::One(_) => 1,
+            Numbers::Each(v) => v.len(),
+        }
+    }
+
+    /// Whether it holds none (an empty list).
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value for channel `c` (of `len()` channels, or any for [`Numbers::One`]).
+    pub const fn at(&self, c: usize) -> f64 {
+        match self {
+            Numbers::One(v) => *v,
+            Numbers::Each(v) => {
+                if v.len() == 1 {
+                    v[0]
+                } else {
+                    v[c]
+                }
+            }
+        }
+    }
+
+    /// Whether it applies to `channels` channels: one value, or one per channel.
+    pub const fn fits(&self, channels: usize) -> bool {
+        self.len() == 1 || self.len() == channels || channels == crate::shape::UNKNOWN
+    }
 }
 
 /// What an argument accepts, for checking and for messages.
@@ -59,6 +107,10 @@ pub enum ArgType {
     OptIntList,
     /// A layer.
     Layer,
+    /// A number, or a tuple of them (one per channel), kept by the layer.
+    Numbers,
+    /// As `Numbers`, or `None`.
+    OptNumbers,
 }
 
 impl ArgType {
@@ -88,6 +140,8 @@ impl ArgType {
             ArgType::IntList => "a tuple of integers",
             ArgType::OptIntList => "a tuple of integers or None",
             ArgType::Layer => "a layer such as `LSTM(32)`",
+            ArgType::Numbers => "a number or a tuple of numbers",
+            ArgType::OptNumbers => "a number, a tuple of numbers, or None",
         }
     }
 }
@@ -117,6 +171,8 @@ pub enum Checked {
     Null,
     /// A nested layer.
     Layer(&'static Layer),
+    /// A number or numbers, kept.
+    Numbers(Numbers),
 }
 
 /// Why a value does not fit its argument.
@@ -294,7 +350,31 @@ pub const fn check(ty: ArgType, v: &Value) -> Result<Checked, ValueProblem> {
             Value::Layer(l) => Ok(Checked::Layer(l)),
             _ => Err(ValueProblem::WrongType),
         },
+        ArgType::Numbers => match v {
+            Value::Numbers(items) if items.is_empty() => Err(ValueProblem::WrongLength),
+            Value::Numbers(items) => Ok(Checked::Numbers(Numbers::Each(items))),
+            // A tuple that was not turned into `Numbers` (see `Value::Numbers`).
+            Value::Tuple(_) => Err(ValueProblem::WrongType),
+            _ => Ok(Checked::Numbers(Numbers::One(tri!(float_of(v))))),
+        },
+        ArgType::OptNumbers => match v {
+            Value::None => Ok(Checked::Null),
+            _ => check(ArgType::Numbers, v),
+        },
     }
+}
+
+/// A tuple's values as numbers, for an [`ArgType::Numbers`] argument: `None` when an item
+/// is not a number. The producers of [`Value::Numbers`] turn tuples into it with this.
+pub fn numbers_of(items: &[Value]) -> Option<Vec<f64>> {
+    items
+        .iter()
+        .map(|v| match v {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        })
+        .collect()
 }
 
 const fn check_pairs(n: usize, v: &Value) -> Result<Checked, ValueProblem> {

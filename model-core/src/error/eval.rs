@@ -15,6 +15,15 @@ pub enum RankReq {
     AtLeast(usize),
 }
 
+/// How many inputs a layer takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputCount {
+    /// Exactly this many.
+    Exactly(usize),
+    /// At least this many.
+    AtLeast(usize),
+}
+
 /// Why a layer cannot be built on its input.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Problem {
@@ -79,6 +88,46 @@ pub enum Problem {
     TooLarge,
     /// An argument combination Keras refuses.
     Argument(&'static str),
+    /// A layer called on the wrong number of tensors.
+    Inputs {
+        /// What it takes.
+        expected: InputCount,
+        /// How many it got.
+        found: usize,
+    },
+    /// An element-wise merge of two inputs whose shapes do not broadcast.
+    Merge {
+        /// The index of one input among the layer's inputs.
+        first: usize,
+        /// The index of the other.
+        second: usize,
+        /// The first's shape.
+        a: Shape,
+        /// The second's.
+        b: Shape,
+    },
+    /// A concatenation of inputs that differ in rank or off the concatenation axis.
+    Concat {
+        /// The index of one input among the layer's inputs.
+        first: usize,
+        /// The index of the other.
+        second: usize,
+        /// The first's shape.
+        a: Shape,
+        /// The second's.
+        b: Shape,
+        /// The concatenation axis (0-based, batch excluded).
+        axis: usize,
+    },
+    /// A dot product whose axes differ in size.
+    Dot {
+        /// The first input's shape.
+        a: Shape,
+        /// The second's.
+        b: Shape,
+        /// The summed axis of each (0-based, batch excluded).
+        axes: [usize; 2],
+    },
 }
 
 /// A layer that cannot be built on its input: which kind of layer, and why.
@@ -90,10 +139,38 @@ pub struct EvalError {
     pub problem: Problem,
 }
 
+/// The name of input `i` of a layer, for messages: the producer's name when known.
+const fn input_name<'a>(names: &[&'a str], i: usize) -> Option<&'a str> {
+    if i < names.len() && !names[i].is_empty() {
+        Some(names[i])
+    } else {
+        None
+    }
+}
+
+/// ` from `name`` or ` (input i)`.
+const fn from(m: &mut Message, names: &[&str], i: usize) {
+    match input_name(names, i) {
+        Some(n) => {
+            m.str(" from `").str(n).str("`");
+        }
+        None => {
+            m.str(" (input ").num(i).str(")");
+        }
+    }
+}
+
 impl EvalError {
     /// Writes the message: what the layer expected, what arrived, and a hint.
     pub const fn write(&self, m: &mut Message) {
+        self.write_named(m, "", &[]);
+    }
+
+    /// [`EvalError::write`], with the layer's name (for a merge's message) and the names
+    /// of the tensors it was called on (their producers), where they are known.
+    pub const fn write_named(&self, m: &mut Message, layer: &str, inputs: &[&str]) {
         let class = self.kind.class_name();
+        let who = if layer.is_empty() { class } else { layer };
         match self.problem {
             Problem::Rank { expected, found } => {
                 m.str("`").str(class).str("` needs ");
@@ -208,6 +285,98 @@ impl EvalError {
             }
             Problem::Argument(text) => {
                 m.str("`").str(class).str("`: ").str(text);
+            }
+            Problem::Inputs { expected, found } => {
+                m.str("`").str(class).str("` takes ");
+                match expected {
+                    InputCount::Exactly(1) => {
+                        m.str("one input");
+                    }
+                    InputCount::Exactly(n) => {
+                        m.str("exactly ").num(n).str(" inputs");
+                    }
+                    InputCount::AtLeast(n) => {
+                        m.str("at least ").num(n).str(" input");
+                        if n != 1 {
+                            m.str("s");
+                        }
+                    }
+                }
+                m.str(", but it is called on ").num(found);
+                m.str(if found == 1 { " tensor" } else { " tensors" });
+                match expected {
+                    InputCount::Exactly(1) => {
+                        m.str(
+                            "; call it on one tensor, or join them first (`Concatenate`, `Add`, …)",
+                        );
+                    }
+                    InputCount::Exactly(_) | InputCount::AtLeast(_) => {
+                        m.str("; call it on a list such as `[a, b]`");
+                    }
+                }
+            }
+            Problem::Merge {
+                first,
+                second,
+                a,
+                b,
+            } => {
+                m.str("`").str(who).str("` joins ").shape(&a);
+                from(m, inputs, first);
+                m.str(" and ").shape(&b);
+                from(m, inputs, second);
+                if a.rank() == b.rank() && a.rank() > 0 {
+                    let mut same = true;
+                    let mut d = 0;
+                    while d + 1 < a.rank() {
+                        same &= a.dim(d) == b.dim(d);
+                        d += 1;
+                    }
+                    if same {
+                        m.str("; project one with a ");
+                        m.str(if a.rank() == 3 {
+                            "1×1 `Conv2D`"
+                        } else if a.rank() == 2 {
+                            "kernel-1 `Conv1D`"
+                        } else {
+                            "`Dense`"
+                        });
+                        m.str(" so that the channels agree");
+                        return;
+                    }
+                }
+                m.str("; the shapes must be equal, or 1 where they differ (a size-1 axis is stretched)");
+            }
+            Problem::Concat {
+                first,
+                second,
+                a,
+                b,
+                axis,
+            } => {
+                m.str("`").str(who).str("` concatenates ").shape(&a);
+                from(m, inputs, first);
+                m.str(" and ").shape(&b);
+                from(m, inputs, second);
+                m.str(" on axis ").num(axis);
+                if a.rank() == b.rank() {
+                    m.str(", but they differ on another axis; every axis but the concatenation axis must agree");
+                } else {
+                    m.str(", but their ranks differ; `Reshape` one first");
+                }
+            }
+            Problem::Dot { a, b, axes } => {
+                m.str("`").str(who).str("` sums axis ").num(axes[0]);
+                m.str(" of ").shape(&a);
+                from(m, inputs, 0);
+                m.str(" (size ")
+                    .num(a.dim(axes[0]))
+                    .str(") against axis ")
+                    .num(axes[1]);
+                m.str(" of ").shape(&b);
+                from(m, inputs, 1);
+                m.str(" (size ").num(b.dim(axes[1]));
+                m.str("); choose `axes` of equal size");
             }
         }
     }

@@ -5,5 +5,5 @@ mod eval;
 mod run;
 
 pub(crate) use self::eval::{add, div, mul};
-pub use self::eval::{EvalError, Problem, RankReq};
+pub use self::eval::{EvalError, InputCount, Problem, RankReq};
 pub use self::run::Error;

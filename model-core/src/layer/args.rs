@@ -313,5 +313,24 @@ pub fn describe_value(v: &Value) -> String {
         }
         Value::None => "`None`".to_string(),
         Value::Layer(l) => format!("a `{}` layer", l.kind.class_name()),
+        Value::Numbers(items) => {
+            let inner: Vec<String> = items.iter().map(|v| format!("{v:?}")).collect();
+            format!("`({})`", inner.join(", "))
+        }
+    }
+}
+
+/// The argument of `kind` that `args[i]` gives (by position or keyword), if it names one:
+/// for producers of values that depend on the argument's type ([`crate::Value::Numbers`]).
+pub fn spec_of(kind: Kind, args: &[Arg], i: usize) -> Option<ArgSpec> {
+    let info = kind.info();
+    match args.get(i)?.name {
+        Some(name) => find_arg(info.args, name).map(|at| info.args[at]),
+        None => {
+            let position = args[..i].iter().filter(|a| a.name.is_none()).count();
+            (position < info.positional)
+                .then(|| info.args.get(position).copied())
+                .flatten()
+        }
     }
 }

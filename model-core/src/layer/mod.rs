@@ -25,9 +25,11 @@
 //!   [`Config`] variant. The compiler then stops at each dispatch point, all in this file:
 //!   `Config::set` (arguments), [`Layer::eval`] (shapes, parameters, MACs),
 //!   [`Layer::activation`] (lints and the loss's fused activation), and, with the `runtime`
-//!   feature, `Config::ops` (the family's `Ops`: weights, scratch, forward, training forward,
-//!   backward, statistics update, whether it moves data). `Ops` has no default methods, so
-//!   leaving one out is a compile error too. None of these matches has a catch-all arm.
+//!   feature, `Config::ops` (the family's `Ops`: weights, scratch, forward, training
+//!   forward, backward, statistics update); also [`Layer::reinterprets`] (whether the
+//!   output is the input, reinterpreted) and [`Config::merge`] (whether it takes a list of
+//!   tensors). `Ops` has no default methods, so leaving one out is a compile error too.
+//!   None of these matches has a catch-all arm.
 //! - Then a test: the corpus harnesses (`model-core/tests/keras_parity.rs`, `numeric_parity.rs`)
 //!   pick up the new class from Keras's JSON once `keras.rs` maps its arguments, and
 //!   `gradcheck` gives the backward pass its finite-difference check.
@@ -36,8 +38,10 @@ pub(crate) mod activation;
 mod args;
 pub(crate) mod convolution;
 pub(crate) mod core;
+pub(crate) mod merge;
 pub(crate) mod normalization;
 pub(crate) mod pooling;
+pub(crate) mod preprocessing;
 pub(crate) mod recurrent;
 pub(crate) mod regularization;
 pub(crate) mod reshaping;
@@ -53,19 +57,21 @@ pub(crate) mod window;
 #[cfg(test)]
 pub(crate) use self::args::test_layer;
 pub(crate) use self::args::{arg, req};
-pub use self::args::{build, describe_value, find_arg, Arg, ArgError, ArgSpec};
+pub use self::args::{build, describe_value, find_arg, spec_of, Arg, ArgError, ArgSpec};
 
 pub use self::activation::{Activation, LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use self::convolution::{transpose_output, window_output, Conv, ConvOp, Padding};
-pub use self::core::{Dense, Embedding, Flatten, Permute, RepeatVector, Reshape};
+pub use self::core::{Dense, Embedding, Flatten, LayerScale, Permute, RepeatVector, Reshape};
+pub use self::merge::{broadcast, sample_axis, Merge, MergeOp};
 pub use self::normalization::Normalization;
 pub use self::pooling::{GlobalPooling, PoolOp, Pooling};
+pub use self::preprocessing::{Rescaling, Standardization};
 pub use self::recurrent::{Bidirectional, Cell, MergeMode, Recurrent};
 pub use self::regularization::{Noise, NoiseOp};
 pub use self::reshaping::{Interpolation, PadOp, Pads, UpSampling};
 pub use self::wrappers::TimeDistributed;
 
-use crate::error::{EvalError, Problem, RankReq};
+use crate::error::{EvalError, InputCount, Problem, RankReq};
 use crate::shape::Shape;
 use crate::value::{str_eq, Checked};
 
@@ -109,8 +115,10 @@ macro_rules! catalogue {
 use self::activation as act;
 use self::convolution as conv;
 use self::core as cor;
+use self::merge as mrg;
 use self::normalization as norm;
 use self::pooling as pool;
+use self::preprocessing as pre;
 use self::recurrent as rnn;
 use self::regularization as reg;
 use self::reshaping as rsh;
@@ -224,6 +232,30 @@ catalogue! {
         Config::Recurrent(Recurrent::new(Cell::GRU));
     Bidirectional => "Bidirectional", "bidirectional", [], rnn::BIDIRECTIONAL, 1, "(timesteps, features)",
         Config::Bidirectional(Bidirectional::DEFAULT);
+    Rescaling => "Rescaling", "rescaling", [], pre::RESCALING, 2, "",
+        Config::Rescaling(Rescaling::DEFAULT);
+    Normalization => "Normalization", "normalization", [], pre::NORMALIZATION, 4, "",
+        Config::Standardization(Standardization::DEFAULT);
+    LayerScale => "LayerScale", "layer_scale", [], cor::LAYER_SCALE, 2, "",
+        Config::LayerScale(LayerScale::DEFAULT);
+    StochasticDepth => "StochasticDepth", "stochastic_depth", [], reg::STOCHASTIC_DEPTH, 1, "",
+        Config::Noise(Noise::new(NoiseOp::StochasticDepth, 0));
+    Add => "Add", "add", [], &[], 0, "",
+        Config::Merge(Merge::new(MergeOp::Add));
+    Subtract => "Subtract", "subtract", [], &[], 0, "",
+        Config::Merge(Merge::new(MergeOp::Subtract));
+    Multiply => "Multiply", "multiply", [], &[], 0, "",
+        Config::Merge(Merge::new(MergeOp::Multiply));
+    Average => "Average", "average", [], &[], 0, "",
+        Config::Merge(Merge::new(MergeOp::Average));
+    Maximum => "Maximum", "maximum", [], &[], 0, "",
+        Config::Merge(Merge::new(MergeOp::Maximum));
+    Minimum => "Minimum", "minimum", [], &[], 0, "",
+        Config::Merge(Merge::new(MergeOp::Minimum));
+    Concatenate => "Concatenate", "concatenate", [], mrg::CONCATENATE, 1, "",
+        Config::Merge(Merge::new(MergeOp::Concatenate));
+    Dot => "Dot", "dot", [], mrg::DOT, 2, "",
+        Config::Merge(Merge::new(MergeOp::Dot));
     TimeDistributed => "TimeDistributed", "time_distributed", [], wrappers::TIME_DISTRIBUTED, 1, "(timesteps, ...)",
         Config::TimeDistributed(TimeDistributed::DEFAULT);
 }
@@ -291,6 +323,10 @@ pub enum Config {
     Recurrent(Recurrent),
     Bidirectional(Bidirectional),
     TimeDistributed(TimeDistributed),
+    Merge(Merge),
+    Rescaling(Rescaling),
+    Standardization(Standardization),
+    LayerScale(LayerScale),
 }
 
 /// A plain description of one layer: its kind and configuration. `const`-constructible,
@@ -361,8 +397,44 @@ impl Config {
             Config::Recurrent(c) => rnn::set_recurrent(c, name, v),
             Config::Bidirectional(c) => return rnn::set_bidirectional(c, v, arg),
             Config::TimeDistributed(c) => wrappers::set_time_distributed(c, v),
+            Config::Merge(c) => return mrg::set_merge(c, name, v, arg),
+            Config::Rescaling(c) => pre::set_rescaling(c, name, v),
+            Config::Standardization(c) => return pre::set_standardization(c, name, v, arg),
+            Config::LayerScale(c) => cor::set_layer_scale(c, v),
         }
         Ok(())
+    }
+
+    /// The merge layers' configuration: the layers called on a list of tensors.
+    pub const fn merge(&self) -> Option<&Merge> {
+        match self {
+            Config::Merge(c) => Some(c),
+            Config::Dense(_)
+            | Config::Activation(_)
+            | Config::Embedding(_)
+            | Config::Flatten(_)
+            | Config::Reshape(_)
+            | Config::Permute(_)
+            | Config::RepeatVector(_)
+            | Config::Noise(_)
+            | Config::ReLU(_)
+            | Config::LeakyReLU(_)
+            | Config::PReLU(_)
+            | Config::ELU(_)
+            | Config::Softmax(_)
+            | Config::Conv(_)
+            | Config::Pooling(_)
+            | Config::GlobalPooling(_)
+            | Config::Pads(_)
+            | Config::UpSampling(_)
+            | Config::Normalization(_)
+            | Config::Recurrent(_)
+            | Config::Bidirectional(_)
+            | Config::TimeDistributed(_)
+            | Config::Rescaling(_)
+            | Config::Standardization(_)
+            | Config::LayerScale(_) => None,
+        }
     }
 }
 
@@ -394,6 +466,10 @@ impl Config {
             Config::Recurrent(c) => c,
             Config::Bidirectional(c) => c,
             Config::TimeDistributed(c) => c,
+            Config::Merge(c) => c,
+            Config::Rescaling(c) => c,
+            Config::Standardization(c) => c,
+            Config::LayerScale(c) => c,
         }
     }
 }
@@ -430,6 +506,10 @@ impl Layer {
             Config::Recurrent(c) => rnn::eval_recurrent(c, input),
             Config::Bidirectional(c) => rnn::eval_bidirectional(c, input),
             Config::TimeDistributed(c) => return wrappers::eval_time_distributed(c, input),
+            Config::Merge(c) => mrg::eval_merge(c, ::core::slice::from_ref(input)),
+            Config::Rescaling(c) => pre::eval_rescaling(c, input),
+            Config::Standardization(c) => pre::eval_standardization(c, input),
+            Config::LayerScale(c) => cor::eval_layer_scale(c, input),
         };
         match result {
             Ok(e) => Ok(e),
@@ -468,8 +548,68 @@ impl Layer {
             | Config::GlobalPooling(_)
             | Config::Pads(_)
             | Config::UpSampling(_)
-            | Config::Normalization(_) => Activation::Linear,
+            | Config::Normalization(_)
+            | Config::Merge(_)
+            | Config::Rescaling(_)
+            | Config::Standardization(_)
+            | Config::LayerScale(_) => Activation::Linear,
         }
+    }
+
+    /// Whether the output is the input, reinterpreted: the same values in the same order
+    /// (`Flatten`, `Reshape`, a linear `Activation`, and the layers that are the identity in
+    /// inference). The executors then let the next layer read the input where it is.
+    pub const fn reinterprets(&self) -> bool {
+        match &self.config {
+            Config::Flatten(_) | Config::Reshape(_) | Config::Noise(_) => true,
+            Config::Activation(a) => matches!(a, Activation::Linear),
+            Config::Dense(_)
+            | Config::Embedding(_)
+            | Config::Permute(_)
+            | Config::RepeatVector(_)
+            | Config::ReLU(_)
+            | Config::LeakyReLU(_)
+            | Config::PReLU(_)
+            | Config::ELU(_)
+            | Config::Softmax(_)
+            | Config::Conv(_)
+            | Config::Pooling(_)
+            | Config::GlobalPooling(_)
+            | Config::Pads(_)
+            | Config::UpSampling(_)
+            | Config::Normalization(_)
+            | Config::Recurrent(_)
+            | Config::Bidirectional(_)
+            | Config::TimeDistributed(_)
+            | Config::Merge(_)
+            | Config::Rescaling(_)
+            | Config::Standardization(_)
+            | Config::LayerScale(_) => false,
+        }
+    }
+
+    /// The output shape and parameter counts of one call of this layer on `inputs`: a merge
+    /// layer on its list, any other layer on exactly one tensor.
+    pub const fn eval_call(&self, inputs: &[Shape]) -> Result<LayerEval, EvalError> {
+        if let Some(c) = self.config.merge() {
+            return match mrg::eval_merge(c, inputs) {
+                Ok(e) => Ok(e),
+                Err(problem) => Err(EvalError {
+                    kind: self.kind,
+                    problem,
+                }),
+            };
+        }
+        if inputs.len() != 1 {
+            return Err(EvalError {
+                kind: self.kind,
+                problem: Problem::Inputs {
+                    expected: InputCount::Exactly(1),
+                    found: inputs.len(),
+                },
+            });
+        }
+        self.eval(&inputs[0])
     }
 }
 

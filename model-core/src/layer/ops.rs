@@ -102,9 +102,6 @@ pub(crate) trait Ops {
     /// After a training forward pass: non-trainable weights that follow the batches
     /// (batch normalization's moving statistics).
     fn update_statistics(&self, weights: &mut [Tensor], cache: &Cache);
-
-    /// Whether the output is the input, reinterpreted (the executor then skips the layer).
-    fn moves_no_data(&self) -> bool;
 }
 
 /// The training forward pass of a layer that computes what it computes in inference and

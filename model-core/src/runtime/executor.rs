@@ -152,7 +152,7 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
         let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
         let next_len = batch_len(&next, batch).map_err(|e| e.at(i))?;
         let ops = layer.config.ops();
-        if i != last && ops.moves_no_data() {
+        if i != last && layer.reinterprets() {
             // Same values in the same order: the next layer reads them where they are.
             shape = next;
             continue;

@@ -58,6 +58,7 @@ fn tensor(spec: &Spec, rng: &mut Rng) -> Tensor {
     let data = match spec.init {
         Init::Zeros => vec![0.0; n],
         Init::Ones => vec![1.0; n],
+        Init::Constant(v) => vec![v; n],
         Init::Uniform(limit) => (0..n).map(|_| rng.uniform(limit as f64)).collect(),
         Init::GlorotUniform => {
             let (fan_in, fan_out) = fans(dims);

@@ -31,6 +31,8 @@ pub(crate) enum Init {
     Uniform(f32),
     /// An LSTM bias: zeros, ones for the forget gate (`unit_forget_bias=True`).
     LstmBias(usize),
+    /// `Constant(v)`: `LayerScale`'s gamma.
+    Constant(f32),
 }
 
 /// One weight, without allocation.

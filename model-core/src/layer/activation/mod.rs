@@ -274,9 +274,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            *self == Activation::Linear
-        }
     }
 
     impl Ops for Softmax {
@@ -296,9 +293,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for ReLU {
@@ -318,9 +312,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for LeakyReLU {
@@ -340,9 +331,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for ELU {
@@ -362,9 +350,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for PReLU {
@@ -391,8 +376,5 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

@@ -408,8 +408,5 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! Core layers: `Dense` (on the last axis of any rank), `Embedding`, `Permute`,
 //! `RepeatVector` (`Flatten` and `Reshape` pass the gradient through unchanged).
 
-use super::{Dense, Embedding, Permute, RepeatVector};
+use super::{Dense, Embedding, LayerScale, Permute, RepeatVector};
 use crate::layer::activation::backward::{self as activation, needs_input};
 use crate::layer::activation::forward::apply;
 use crate::layer::ops::{Grad, Step, Train};
@@ -99,6 +99,30 @@ pub(crate) fn column_sums(d: &[f32], width: usize, out: &mut Vec<f32>) {
     for row in d.chunks_exact(width.max(1)) {
         for (o, &v) in out.iter_mut().zip(row) {
             *o += v;
+        }
+    }
+}
+
+/// `dx = dy · gamma`, `dgamma = Σ dy · x` over the positions.
+pub(crate) fn layer_scale_backward(c: &LayerScale, p: &Step, g: Grad) {
+    let Grad {
+        x, dy, dx, grads, ..
+    } = g;
+    let d = c.projection_dim.max(1);
+    let gamma = &p.weights[0].data;
+    let dg = &mut grads[0];
+    dg.resize(d, 0.0);
+    dg.fill(0.0);
+    for (xs, gs) in x.chunks_exact(d).zip(dy.chunks_exact(d)) {
+        for ((a, &v), &g) in dg.iter_mut().zip(xs).zip(gs) {
+            *a += v * g;
+        }
+    }
+    if let Some(dx) = dx {
+        for (ds, gs) in dx.chunks_exact_mut(d).zip(dy.chunks_exact(d)) {
+            for ((o, &g), &w) in ds.iter_mut().zip(gs).zip(gamma) {
+                *o = g * w;
+            }
         }
     }
 }
@@ -208,5 +232,17 @@ mod tests {
             &[("input_dim", Value::Int(7)), ("output_dim", Value::Int(3))],
         );
         check_with(l, &[5], 2, Some(7));
+    }
+
+    #[test]
+    fn layer_scale() {
+        let l = layer(
+            Kind::LayerScale,
+            &[
+                ("init_values", Value::Float(0.5)),
+                ("projection_dim", Value::Int(3)),
+            ],
+        );
+        check(l, &[2, 3], 2);
     }
 }

@@ -1,7 +1,7 @@
 //! Core layers: `Dense`, `Embedding`, `Permute`, `RepeatVector` (`Flatten` and `Reshape`
 //! only copy: the data is row-major either way).
 
-use super::{Dense, Embedding, Permute, RepeatVector};
+use super::{Dense, Embedding, LayerScale, Permute, RepeatVector};
 use crate::layer::activation::forward::apply;
 use crate::layer::ops::Step;
 use crate::runtime::kernels::{add_bias, matmul, strided_offsets, strides_of, Mat};
@@ -27,6 +27,17 @@ pub(crate) fn dense(c: &Dense, s: &Step, x: &[f32], y: &mut [f32]) {
         add_bias(y, &s.weights[1].data);
     }
     apply(c.activation, y, c.units);
+}
+
+/// `x · gamma` on the last axis.
+pub(crate) fn layer_scale(c: &LayerScale, s: &Step, x: &[f32], y: &mut [f32]) {
+    let gamma = &s.weights[0].data;
+    let d = c.projection_dim.max(1);
+    for (xs, ys) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        for ((o, &v), &g) in ys.iter_mut().zip(xs).zip(gamma) {
+            *o = v * g;
+        }
+    }
 }
 
 /// Looks up each id's row. Ids are whole numbers in `0..input_dim`, stored as `f32`.

@@ -126,6 +126,57 @@ pub(super) const fn eval_embedding(c: &Embedding, input: &Shape) -> Result<Layer
     })
 }
 
+/// `LayerScale(init_values, projection_dim)` (keras.applications' ConvNeXt): the input
+/// times a learned per-channel `gamma`, initialized to `init_values`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerScale {
+    /// `gamma`'s initial value.
+    pub init_values: f64,
+    /// The channels (the input's last axis).
+    pub projection_dim: usize,
+}
+
+impl LayerScale {
+    /// Placeholder (both arguments are required).
+    pub const DEFAULT: LayerScale = LayerScale {
+        init_values: 0.0,
+        projection_dim: 1,
+    };
+}
+
+pub(super) const LAYER_SCALE: &[ArgSpec] = &[
+    req("init_values", ArgType::NonNegFloat),
+    req("projection_dim", ArgType::Count),
+];
+
+pub(super) const fn set_layer_scale(c: &mut LayerScale, v: Checked) {
+    match v {
+        Checked::Float(f) => c.init_values = f,
+        Checked::Usize(n) => c.projection_dim = n,
+        _ => {}
+    }
+}
+
+pub(super) const fn eval_layer_scale(c: &LayerScale, input: &Shape) -> Result<LayerEval, Problem> {
+    tri!(need_min_rank(input, 1));
+    if input.last() != c.projection_dim && input.last() != UNKNOWN && c.projection_dim != UNKNOWN {
+        return Err(Problem::Axes {
+            found: *input,
+            expected: "`projection_dim` must be the size of the last axis",
+        });
+    }
+    let positions = match input.tail_product_except_last() {
+        Some(p) => p,
+        None => return Err(Problem::TooLarge),
+    };
+    Ok(LayerEval {
+        output: *input,
+        trainable: c.projection_dim,
+        non_trainable: 0,
+        macs: tri!(mul(c.projection_dim, positions)),
+    })
+}
+
 /// `Flatten`: every axis but the batch into one. It takes no arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Flatten;
@@ -310,10 +361,10 @@ pub(super) const fn eval_repeat(c: &RepeatVector, input: &Shape) -> Result<Layer
 #[cfg(feature = "runtime")]
 mod ops {
     use super::{backward, forward, weights};
-    use super::{Dense, Embedding, Flatten, Permute, RepeatVector, Reshape};
+    use super::{Dense, Embedding, Flatten, LayerScale, Permute, RepeatVector, Reshape};
     use crate::error::Error;
     use crate::layer::ops::{forward_only, Cache, Grad, Ops, Step, Train};
-    use crate::runtime::{Specs, Tensor};
+    use crate::runtime::{Init, Specs, Tensor};
     use crate::shape::Shape;
 
     impl Ops for Dense {
@@ -336,9 +387,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for Embedding {
@@ -359,9 +407,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     /// `Flatten` and `Reshape`: the data is row-major either way, so they only copy.
@@ -384,13 +429,32 @@ mod ops {
                     Ok(())
                 }
                 fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-                fn moves_no_data(&self) -> bool {
-                    true
-                }
             }
         )*};
     }
     reinterpret!(Flatten, Reshape);
+
+    impl Ops for LayerScale {
+        fn weights(&self, _: &Shape, specs: &mut Specs) {
+            let init = Init::Constant(self.init_values as f32);
+            specs.push("gamma", &[self.projection_dim], init);
+        }
+        fn scratch_len(&self, _: &Shape, _: &Shape, _: usize) -> usize {
+            0
+        }
+        fn forward(&self, s: &Step, x: &[f32], y: &mut [f32], _: &mut [f32]) -> Result<(), Error> {
+            forward::layer_scale(self, s, x, y);
+            Ok(())
+        }
+        fn train_forward(&self, s: &Step, x: &[f32], y: &mut [f32], t: Train) -> Result<(), Error> {
+            forward_only(self, s, x, y, t)
+        }
+        fn backward(&self, s: &Step, g: Grad) -> Result<(), Error> {
+            backward::layer_scale_backward(self, s, g);
+            Ok(())
+        }
+        fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
+    }
 
     impl Ops for Permute {
         fn weights(&self, _: &Shape, _: &mut Specs) {}
@@ -409,9 +473,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for RepeatVector {
@@ -431,8 +492,5 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

@@ -137,8 +137,5 @@ mod ops {
                 backward::update_moving(self, weights, cache);
             }
         }
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

@@ -274,9 +274,6 @@ mod ops {
             backward::backward(self, s, g)
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for Bidirectional {
@@ -305,8 +302,5 @@ mod ops {
             backward::bidirectional_backward(self, s, g)
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

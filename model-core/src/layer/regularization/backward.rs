@@ -1,8 +1,9 @@
-//! `Dropout`, `SpatialDropout1D/2D/3D` and `GaussianNoise` in training mode.
+//! `Dropout`, `SpatialDropout1D/2D/3D`, `StochasticDepth` and `GaussianNoise` in training
+//! mode.
 //!
 //! Dropout keeps each value with probability `1 − rate` and scales it by `1 / (1 − rate)`,
 //! as Keras; the spatial forms draw one decision per sample and channel, shared over the
-//! spatial positions. The mask is kept (as the factor each value was multiplied by) for the
+//! spatial positions, and `StochasticDepth` one per sample. The mask is kept (as the factor each value was multiplied by) for the
 //! backward pass. `GaussianNoise` adds `N(0, stddev²)` noise; its gradient is the identity.
 
 use super::{Noise, NoiseOp};
@@ -40,7 +41,13 @@ pub(crate) fn forward(c: &Noise, p: &Step, x: &[f32], y: &mut [f32], t: Train) {
     } else {
         let keep = 1.0 / (1.0 - rate);
         let draw = |rng: &mut Rng| if uniform(rng) >= rate { keep } else { 0.0 };
-        if c.rank == 0 {
+        if c.op == NoiseOp::StochasticDepth {
+            // One decision per sample, for the whole of it.
+            let per_sample = elements(&p.input).max(1);
+            for sample in mask.chunks_exact_mut(per_sample) {
+                sample.fill(draw(rng));
+            }
+        } else if c.rank == 0 {
             mask.iter_mut().for_each(|m| *m = draw(rng));
         } else {
             // One decision per sample and channel.
@@ -104,6 +111,14 @@ mod tests {
             layer(Kind::GaussianNoise, &[("stddev", Value::Float(0.3))]),
             &[4, 5],
             2,
+        );
+        check(
+            layer(
+                Kind::StochasticDepth,
+                &[("drop_path_rate", Value::Float(0.5))],
+            ),
+            &[3, 4],
+            4,
         );
     }
 

@@ -17,6 +17,9 @@ pub enum NoiseOp {
     Dropout,
     /// `N(0, stddev²)` noise added (`rate` holds the standard deviation).
     Gaussian,
+    /// `StochasticDepth` (keras.applications' ConvNeXt): each sample's whole tensor dropped
+    /// with probability `rate`, kept ones scaled by `1 / (1 − rate)`.
+    StochasticDepth,
 }
 
 /// The noise a regularization layer adds in training (identity in inference).
@@ -46,6 +49,7 @@ impl Noise {
 }
 
 pub(super) const DROPOUT: &[ArgSpec] = &[req("rate", ArgType::Rate), arg("seed", ArgType::Natural)];
+pub(super) const STOCHASTIC_DEPTH: &[ArgSpec] = &[req("drop_path_rate", ArgType::Rate)];
 pub(super) const GAUSSIAN_NOISE: &[ArgSpec] =
     &[req("stddev", ArgType::Rate), arg("seed", ArgType::Natural)];
 
@@ -91,8 +95,5 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            true
-        }
     }
 }

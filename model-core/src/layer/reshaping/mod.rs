@@ -170,9 +170,6 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 
     impl Ops for UpSampling {
@@ -192,8 +189,5 @@ mod ops {
             Ok(())
         }
         fn update_statistics(&self, _: &mut [Tensor], _: &Cache) {}
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

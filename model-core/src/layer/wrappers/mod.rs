@@ -110,8 +110,5 @@ mod ops {
         fn update_statistics(&self, weights: &mut [Tensor], cache: &Cache) {
             self.layer.config.ops().update_statistics(weights, cache);
         }
-        fn moves_no_data(&self) -> bool {
-            false
-        }
     }
 }

@@ -203,6 +203,9 @@ pub struct GraphFile {
     pub nodes: Vec<(usize, Vec<usize>)>,
     /// The output tensors.
     pub outputs: Vec<usize>,
+    /// The references that name a shared layer: `(node, argument, tensors)`, the tensors
+    /// being that layer's calls made before the node (the file does not say which one).
+    pub ambiguous: Vec<(usize, usize, Vec<usize>)>,
     /// The raw JSON, for the harnesses' expectations.
     pub json: Json,
 }
@@ -278,7 +281,9 @@ pub fn graph_file(text: &str) -> Result<GraphFile, String> {
                 .unwrap_or_default()
         })
         .collect();
-    // The tensor each name stands for so far.
+    // The tensor each name stands for so far, and every call's tensor for shared layers.
+    let mut made: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    let mut ambiguous = Vec::new();
     let mut tensor_of: std::collections::HashMap<String, usize> = inputs
         .iter()
         .enumerate()
@@ -302,7 +307,14 @@ pub fn graph_file(text: &str) -> Result<GraphFile, String> {
         };
         let (l, c) = pending.remove(at);
         let ins: Vec<usize> = calls[l][c].iter().map(|n| tensor_of[n]).collect();
-        tensor_of.insert(layer_names[l].clone(), inputs.len() + nodes.len());
+        for (arg, n) in calls[l][c].iter().enumerate() {
+            if let Some(ts) = made.get(n).filter(|ts| ts.len() > 1) {
+                ambiguous.push((nodes.len(), arg, ts.clone()));
+            }
+        }
+        let t = inputs.len() + nodes.len();
+        tensor_of.insert(layer_names[l].clone(), t);
+        made.entry(layer_names[l].clone()).or_default().push(t);
         nodes.push((l, ins));
     }
     let outputs = json
@@ -325,6 +337,7 @@ pub fn graph_file(text: &str) -> Result<GraphFile, String> {
         layers,
         nodes,
         outputs,
+        ambiguous,
         json,
     })
 }

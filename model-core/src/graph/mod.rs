@@ -15,8 +15,12 @@ use crate::model::LayerInfo;
 use crate::shape::Shape;
 
 mod plan;
+#[cfg(feature = "runtime")]
+mod run;
 
 pub use self::plan::{plan, plan_into, Plan, Slot};
+#[cfg(feature = "runtime")]
+pub use self::run::{init_graph, predict_graph, predict_graph_into, GraphWorkspace, Planned};
 
 /// The most tensors one call may take (a `Concatenate` of that many).
 pub const MAX_CALL_INPUTS: usize = 64;

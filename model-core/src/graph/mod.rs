@@ -17,6 +17,8 @@ use crate::shape::Shape;
 mod plan;
 #[cfg(feature = "runtime")]
 mod run;
+#[cfg(feature = "runtime")]
+pub(crate) mod tape;
 
 pub use self::plan::{plan, plan_into, Plan, Slot};
 #[cfg(feature = "runtime")]
@@ -155,6 +157,53 @@ const fn call_inputs(
     Ok((shapes, n.inputs.len()))
 }
 
+/// One call of `layer` (node `node` of its graph) on tensors of shapes `inputs`, checking
+/// a shared layer's later call against `first_input`, its first call's input.
+pub const fn eval_call(
+    layer: &Layer,
+    layer_index: usize,
+    node: usize,
+    inputs: &[Shape],
+    first_input: Option<Shape>,
+) -> Result<LayerEval, GraphError> {
+    let e = match layer.eval_call(inputs) {
+        Ok(e) => e,
+        Err(error) => {
+            return Err(GraphError::Call {
+                node,
+                layer: layer_index,
+                error,
+            })
+        }
+    };
+    if let Some(first) = first_input {
+        // A shared layer's weights come from its first call; a later call must give the
+        // same weights, which the same parameter count on the same kind of input means.
+        let again = match layer.eval_call(&[first]) {
+            Ok(e) => e,
+            Err(error) => {
+                return Err(GraphError::Call {
+                    node,
+                    layer: layer_index,
+                    error,
+                })
+            }
+        };
+        if inputs.len() != 1
+            || again.trainable != e.trainable
+            || again.non_trainable != e.non_trainable
+        {
+            return Err(GraphError::Shared {
+                node,
+                layer: layer_index,
+                first,
+                found: inputs[0],
+            });
+        }
+    }
+    Ok(e)
+}
+
 /// Evaluates node `node` on the tensors made before it (`tensors[..inputs + node]`),
 /// checking a shared layer's later call against `first_input`, its first call's input.
 pub const fn eval_node(
@@ -171,27 +220,13 @@ pub const fn eval_node(
         Ok(s) => s,
         Err(e) => return Err(e),
     };
-    let e = match g.layers[layer].eval_call(shapes.split_at(len).0) {
-        Ok(e) => e,
-        Err(error) => return Err(GraphError::Call { node, layer, error }),
-    };
-    if let Some(first) = first_input {
-        // A shared layer's weights come from its first call; a later call must give the
-        // same weights, which the same parameter count on the same kind of input means.
-        let again = match g.layers[layer].eval_call(&[first]) {
-            Ok(e) => e,
-            Err(error) => return Err(GraphError::Call { node, layer, error }),
-        };
-        if len != 1 || again.trainable != e.trainable || again.non_trainable != e.non_trainable {
-            return Err(GraphError::Shared {
-                node,
-                layer,
-                first,
-                found: shapes[0],
-            });
-        }
-    }
-    Ok(e)
+    eval_call(
+        &g.layers[layer],
+        layer,
+        node,
+        shapes.split_at(len).0,
+        first_input,
+    )
 }
 
 /// The first node that calls `layer`, if one before `node` does.
@@ -270,18 +305,17 @@ pub const fn eval_graph(
     Ok(())
 }
 
-/// The output of node `node` in `const` context, panicking (a compile error at the
-/// instantiation of a generic graph model) with the layer's message. `name` is the layer's
-/// name, `input_names` the producers of its inputs.
-pub const fn expect_node(
-    g: &Graph,
-    node: usize,
-    tensors: &[Shape],
+/// One call in `const` context (generated code: one item per node, spanned at its tokens),
+/// panicking (a compile error at the instantiation of a generic graph model) with the
+/// layer's message. `name` is the layer's name, `input_names` the producers of its inputs.
+pub const fn expect_call(
+    layer: &Layer,
+    inputs: &[Shape],
     first_input: Option<Shape>,
     name: &str,
     input_names: &[&str],
 ) -> LayerEval {
-    match eval_node(g, node, tensors, first_input) {
+    match eval_call(layer, 0, 0, inputs, first_input) {
         Ok(e) => e,
         Err(err) => {
             let mut m = Message::new();

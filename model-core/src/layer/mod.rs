@@ -48,7 +48,7 @@ pub(crate) mod reshaping;
 pub(crate) mod wrappers;
 
 #[cfg(all(test, feature = "runtime"))]
-mod gradcheck;
+pub(crate) mod gradcheck;
 #[cfg(feature = "runtime")]
 pub(crate) mod ops;
 #[cfg(feature = "runtime")]

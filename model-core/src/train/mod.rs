@@ -3,7 +3,6 @@
 //! `fit`, and a seeded shuffle.
 
 mod tape;
-#[cfg(test)]
 pub(crate) use self::tape::grad_sizes;
 mod fit;
 mod history;

@@ -7,27 +7,20 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use crate::ast::{self, DimDef, LayerDef, ModelDef, ValueDef};
-use crate::check::{self, Plan};
+use crate::ast::{DimDef, LayerDef, ModelDef, ValueDef};
+use crate::check::Plan;
 
-/// The macro: parse, check, expand; on error, the type and every error message.
-pub fn model(input: TokenStream) -> TokenStream {
-    let mut errors = Vec::new();
-    let Some(def) = ast::parse(input, &mut errors) else {
-        return compile_errors(errors);
-    };
-    let plan = check::check(&def, &mut errors);
-    if errors.is_empty() {
-        match plan.output {
-            Some(output) => expand(&def, &plan, output),
-            None => fallback(&def, errors),
-        }
-    } else {
-        fallback(&def, errors)
+/// The model type for a checked model: the whole expansion when `errors` is empty, else the
+/// type (so that the caller's code still type-checks) and every error.
+pub fn expand(def: &ModelDef, plan: &Plan, errors: Vec<syn::Error>) -> TokenStream {
+    match plan.output {
+        Some(output) if errors.is_empty() => expand_model(def, plan, output),
+        _ => fallback(def, errors),
     }
 }
 
-fn compile_errors(errors: Vec<syn::Error>) -> TokenStream {
+/// Every error as a `compile_error!`.
+pub fn compile_errors(errors: Vec<syn::Error>) -> TokenStream {
     errors.into_iter().map(|e| e.to_compile_error()).collect()
 }
 
@@ -193,7 +186,7 @@ fn spanned_usize(n: usize, span: Span) -> Literal {
     lit
 }
 
-fn expand(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
+fn expand_model(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
     let output_rank = output.rank();
     let ModelDef {
         attrs,

@@ -30,26 +30,34 @@ const RESERVED: &[&str] = &[
 
 /// A compile-time warning at a span.
 pub struct Warning {
+    /// The lint's name, one of [`LINTS`].
     pub lint: &'static str,
+    /// The layer it is about.
     pub span: Span,
+    /// What is wrong and how to silence it.
     pub message: String,
 }
 
 /// What expansion needs about one layer.
 pub struct PlannedLayer<'d> {
+    /// The layer as written.
     pub def: &'d LayerDef,
+    /// Its kind, unless the kind is unknown.
     pub kind: Option<Kind>,
+    /// Its name: given, or Keras's automatic one; empty when neither is known.
     pub name: String,
 }
 
 /// The checked model.
 pub struct Plan<'d> {
+    /// Every layer that parsed, in order.
     pub layers: Vec<PlannedLayer<'d>>,
     /// Names of the const generic parameters.
     pub const_params: HashSet<String>,
     /// The output shape (dimensions that depend on const generics unknown), when every
     /// layer could be evaluated.
     pub output: Option<Shape>,
+    /// The lints that fired and are not silenced.
     pub warnings: Vec<Warning>,
 }
 

@@ -7,26 +7,15 @@ use std::collections::{HashMap, HashSet};
 use model_core::layer::{build, Arg, ArgError, Kind, Layer, KINDS};
 use model_core::{Shape, Value, UNKNOWN};
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::{GenericParam, Ident};
 use typed_arena::Arena;
 
 use crate::ast::{DimDef, LayerDef, ModelDef, ValueDef};
+use crate::expand::MODEL_CONSTANTS;
 
 /// The lints, by the name a user silences them with.
 pub const LINTS: &[&str] = &["softmax_axis_of_one", "dropout_last"];
-
-/// Names the macro itself defines on the model type; a layer must not shadow them.
-const RESERVED: &[&str] = &[
-    "NAME",
-    "INPUT_SHAPE",
-    "OUTPUT_SHAPE",
-    "LAYERS",
-    "PARAMS",
-    "TRAINABLE_PARAMS",
-    "NON_TRAINABLE_PARAMS",
-    "PARAM_BYTES",
-    "MACS",
-];
 
 /// A compile-time warning at a span.
 pub struct Warning {
@@ -46,6 +35,17 @@ pub struct PlannedLayer<'d> {
     pub kind: Option<Kind>,
     /// Its name: given, or Keras's automatic one; empty when neither is known.
     pub name: String,
+    /// The weights field and the per-layer constant named after the layer; `None` when the
+    /// name is not known, would shadow a model constant, or is an earlier layer's.
+    pub idents: Option<LayerIdents>,
+}
+
+/// The items named after a layer.
+pub struct LayerIdents {
+    /// The weights field: the name as written (`hidden`, `r#type`) or Keras's automatic one.
+    pub field: Ident,
+    /// The per-layer constant: the name upper-cased (`HIDDEN`, `CONV2D_1`).
+    pub constant: Ident,
 }
 
 /// The checked model.
@@ -131,7 +131,8 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
     for l in &def.layers {
         let kind = lookup_kind(&l.kind, errors);
         let name = match (&l.name, kind) {
-            (Some(n), _) => n.to_string(),
+            // `r#type: Dense(8)` is the layer `type`, its field `r#type`.
+            (Some(n), _) => n.unraw().to_string(),
             (None, Some(k)) => {
                 let c = counters.entry(k).or_insert(0);
                 let name = if *c == 0 {
@@ -144,24 +145,17 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             }
             (None, None) => String::new(),
         };
-        if !name.is_empty() {
-            let span = l.name.as_ref().map_or(l.kind.span(), Ident::span);
-            let upper = name.to_uppercase();
-            if RESERVED.contains(&upper.as_str()) {
-                errors.push(syn::Error::new(
-                    span,
-                    format!("the layer name `{name}` would shadow the model constant `{upper}`; choose another name"),
-                ));
-            } else if taken.contains(&upper) {
-                errors.push(syn::Error::new(
-                    span,
-                    format!("duplicate layer name `{name}`: every layer needs its own name (the per-layer constant is `{upper}`); rename one"),
-                ));
-            } else {
-                taken.insert(upper);
-            }
-        }
-        layers.push(PlannedLayer { def: l, kind, name });
+        let idents = if name.is_empty() {
+            None
+        } else {
+            layer_idents(l, &name, &mut taken, errors)
+        };
+        layers.push(PlannedLayer {
+            def: l,
+            kind,
+            name,
+            idents,
+        });
     }
 
     // Build and evaluate in order.
@@ -214,6 +208,72 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
         output: shape,
         warnings,
     }
+}
+
+/// The field and constant named after a layer, unless its name is taken by an earlier
+/// layer (compared upper-cased, as the constants are), shadows one of the items the macro
+/// defines, or has no upper-case identifier.
+fn layer_idents(
+    l: &LayerDef,
+    name: &str,
+    taken: &mut HashSet<String>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<LayerIdents> {
+    let span = l.name.as_ref().map_or(l.kind.span(), Ident::span);
+    let upper = name.to_uppercase();
+    if MODEL_CONSTANTS.iter().any(|c| c.name == upper) {
+        errors.push(syn::Error::new(
+            span,
+            format!("the layer name `{name}` would shadow the model constant `{upper}`; choose another name"),
+        ));
+        return None;
+    }
+    if upper.starts_with("__MODEL_") {
+        errors.push(syn::Error::new(
+            span,
+            format!("the layer name `{name}` would clash with the macro's hidden items (`__MODEL_…`); choose another name"),
+        ));
+        return None;
+    }
+    if !taken.insert(upper.clone()) {
+        errors.push(syn::Error::new(
+            span,
+            format!("duplicate layer name `{name}`: every layer needs its own name (the per-layer constant is `{upper}`); rename one"),
+        ));
+        return None;
+    }
+    let field = match &l.name {
+        Some(n) => Some(n.clone()),
+        None => ident(name, span),
+    };
+    match (field, ident(&upper, span)) {
+        (Some(field), Some(constant)) => Some(LayerIdents { field, constant }),
+        _ => {
+            errors.push(syn::Error::new(
+                span,
+                format!("the layer name `{name}` has no upper-case form `{upper}` that Rust accepts as a constant's name; choose another name"),
+            ));
+            None
+        }
+    }
+}
+
+/// `s` as an identifier at `span`, or `None` when Rust does not accept it as one
+/// (`Ident::new` would panic).
+fn ident(s: &str, span: Span) -> Option<Ident> {
+    let plain = !s.is_empty()
+        && s != "_"
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    // `Ident::new` accepts any plain ASCII word (keywords too, which these names never
+    // are); `syn` checks the rest (non-ASCII names) without panicking.
+    let mut ident = if plain {
+        Ident::new(s, span)
+    } else {
+        syn::parse_str::<Ident>(s).ok()?
+    };
+    ident.set_span(span);
+    Some(ident)
 }
 
 fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {

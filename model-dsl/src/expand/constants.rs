@@ -1,58 +1,209 @@
-//! The model's public constants, inherent and through `::model::Model`.
+//! The model's public constants: one table, [`MODEL_CONSTANTS`], that the inherent impl, the
+//! `::model::Model` impl, the fallback of a model with mistakes and the check for layer
+//! names that would shadow a constant all read.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
 
-use super::dims;
-use crate::ast::ModelDef;
+use super::{spanned_str, Mode, Shapes};
+use crate::check::Plan;
 
-/// The inherent constants (`NAME`, `INPUT_SHAPE`, …, `MACS`), read from the hidden items.
-pub(crate) fn inherent(def: &ModelDef, output_rank: usize) -> TokenStream {
-    let p = quote!(__m);
-    let dims = dims(def);
-    let input_rank = dims.len();
-    let name_str = def.name.to_string();
-    quote! {
-        /// The model's name.
-        pub const NAME: &'static str = #name_str;
-        /// Shape of one input sample (without the batch dimension).
-        pub const INPUT_SHAPE: [usize; #input_rank] = [#(#dims),*];
-        /// Shape of one output sample (without the batch dimension).
-        pub const OUTPUT_SHAPE: [usize; #output_rank] = Self::__MODEL_OUTPUT.to_array::<#output_rank>();
-        /// One entry per layer, in order.
-        pub const LAYERS: &'static [#p::LayerInfo] = &Self::__MODEL_INFO;
-        /// All parameters, as Keras's `count_params()`.
-        pub const PARAMS: usize = Self::__MODEL_TOTALS.params;
-        /// Trainable parameters.
-        pub const TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.trainable;
-        /// Non-trainable parameters (batch normalization's moving statistics).
-        pub const NON_TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.non_trainable;
-        /// Bytes of the parameters as `f32`.
-        pub const PARAM_BYTES: usize = Self::__MODEL_TOTALS.params * 4;
-        /// Multiply-accumulates for one sample.
-        pub const MACS: usize = Self::__MODEL_TOTALS.macs;
-    }
+/// One constant that every model type has, inherent and through `::model::Model`.
+pub(crate) struct ModelConstant {
+    /// Its name, the same in both places.
+    pub name: &'static str,
+    /// The inherent constant's documentation.
+    pub doc: &'static str,
+    /// What it holds, which gives its types and value.
+    pub value: Computed,
 }
 
-/// `impl ::model::Model`: the same constants, shapes as slices.
-pub(crate) fn model_impl(def: &ModelDef) -> TokenStream {
+/// What a model constant holds and how it is computed.
+pub(crate) enum Computed {
+    /// The type's name: `&'static str`.
+    Name,
+    /// One input sample's shape as written: `[usize; N]` inherent, `&'static [usize]` in
+    /// the trait.
+    InputShape,
+    /// One output sample's shape, from the evaluated layers: types as for the input.
+    OutputShape,
+    /// Every layer's entry, in order: `&'static [LayerInfo]`.
+    Layers,
+    /// A field of the model's `Totals`, times a factor: `usize`.
+    Total { field: &'static str, times: usize },
+}
+
+/// The model constants. The trait `::model::Model` declares the same names.
+pub(crate) const MODEL_CONSTANTS: &[ModelConstant] = &[
+    ModelConstant {
+        name: "NAME",
+        doc: "The model's name.",
+        value: Computed::Name,
+    },
+    ModelConstant {
+        name: "INPUT_SHAPE",
+        doc: "Shape of one input sample (without the batch dimension).",
+        value: Computed::InputShape,
+    },
+    ModelConstant {
+        name: "OUTPUT_SHAPE",
+        doc: "Shape of one output sample (without the batch dimension).",
+        value: Computed::OutputShape,
+    },
+    ModelConstant {
+        name: "LAYERS",
+        doc: "One entry per layer, in order.",
+        value: Computed::Layers,
+    },
+    ModelConstant {
+        name: "PARAMS",
+        doc: "All parameters, as Keras's `count_params()`.",
+        value: Computed::Total {
+            field: "params",
+            times: 1,
+        },
+    },
+    ModelConstant {
+        name: "TRAINABLE_PARAMS",
+        doc: "Trainable parameters.",
+        value: Computed::Total {
+            field: "trainable",
+            times: 1,
+        },
+    },
+    ModelConstant {
+        name: "NON_TRAINABLE_PARAMS",
+        doc: "Non-trainable parameters (batch normalization's moving statistics).",
+        value: Computed::Total {
+            field: "non_trainable",
+            times: 1,
+        },
+    },
+    ModelConstant {
+        name: "PARAM_BYTES",
+        doc: "Bytes of the parameters as `f32`.",
+        value: Computed::Total {
+            field: "params",
+            times: 4,
+        },
+    },
+    ModelConstant {
+        name: "MACS",
+        doc: "Multiply-accumulates for one sample.",
+        value: Computed::Total {
+            field: "macs",
+            times: 1,
+        },
+    },
+];
+
+/// The constants of [`MODEL_CONSTANTS`] for the inherent impl and for the `Model` impl, in
+/// that order: computed from the checked model's hidden items (`__MODEL_OUTPUT`,
+/// `__MODEL_TOTALS`, …), or for a model with mistakes its name and the shapes as far as
+/// they are known, no layers and zero counts.
+pub(crate) fn model_constants(
+    name: &str,
+    shapes: &Shapes,
+    mode: Mode,
+) -> (TokenStream, TokenStream) {
     let p = quote!(__m);
-    let dims = dims(def);
-    let name = &def.name;
-    let name_str = name.to_string();
-    let (impl_generics, ty_generics, where_clause) = def.generics.split_for_impl();
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics ::model::Model for #name #ty_generics #where_clause {
-            const NAME: &'static str = #name_str;
-            const INPUT_SHAPE: &'static [usize] = &[#(#dims),*];
-            const OUTPUT_SHAPE: &'static [usize] = Self::__MODEL_OUTPUT.dims();
-            const LAYERS: &'static [#p::LayerInfo] = &Self::__MODEL_INFO;
-            const PARAMS: usize = Self::__MODEL_TOTALS.params;
-            const TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.trainable;
-            const NON_TRAINABLE_PARAMS: usize = Self::__MODEL_TOTALS.non_trainable;
-            const PARAM_BYTES: usize = Self::__MODEL_TOTALS.params * 4;
-            const MACS: usize = Self::__MODEL_TOTALS.macs;
-        }
+    let mut inherent = TokenStream::new();
+    let mut in_trait = TokenStream::new();
+    for constant in MODEL_CONSTANTS {
+        let ident = format_ident!("{}", constant.name);
+        let (inherent_type, trait_type, inherent_value, trait_value) = match &constant.value {
+            Computed::Name => {
+                let t = quote!(&'static str);
+                (t.clone(), t, quote!(#name), quote!(#name))
+            }
+            Computed::InputShape => shape_items(&shapes.input),
+            Computed::OutputShape => match mode {
+                Mode::Checked => {
+                    let output_rank = shapes.output.len();
+                    (
+                        quote!([usize; #output_rank]),
+                        quote!(&'static [usize]),
+                        quote!(Self::__MODEL_OUTPUT.to_array::<#output_rank>()),
+                        quote!(Self::__MODEL_OUTPUT.dims()),
+                    )
+                }
+                Mode::Placeholder => shape_items(&shapes.output),
+            },
+            Computed::Layers => {
+                let t = quote!(&'static [#p::LayerInfo]);
+                let v = match mode {
+                    Mode::Checked => quote!(&Self::__MODEL_INFO),
+                    Mode::Placeholder => quote!(&[]),
+                };
+                (t.clone(), t, v.clone(), v)
+            }
+            Computed::Total { field, times } => {
+                let v = match mode {
+                    Mode::Checked => {
+                        let field = format_ident!("{}", field);
+                        if *times == 1 {
+                            quote!(Self::__MODEL_TOTALS.#field)
+                        } else {
+                            let times = Literal::usize_unsuffixed(*times);
+                            quote!(Self::__MODEL_TOTALS.#field * #times)
+                        }
+                    }
+                    Mode::Placeholder => quote!(0),
+                };
+                (quote!(usize), quote!(usize), v.clone(), v)
+            }
+        };
+        let doc = constant.doc;
+        inherent.extend(quote! {
+            #[doc = #doc]
+            pub const #ident: #inherent_type = #inherent_value;
+        });
+        in_trait.extend(quote! {
+            const #ident: #trait_type = #trait_value;
+        });
     }
+    (inherent, in_trait)
+}
+
+/// A shape's types and values: `[usize; N]` inherent, `&'static [usize]` in the trait.
+fn shape_items(dims: &[TokenStream]) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+    let rank = dims.len();
+    (
+        quote!([usize; #rank]),
+        quote!(&'static [usize]),
+        quote!([#(#dims),*]),
+        quote!(&[#(#dims),*]),
+    )
+}
+
+/// The per-layer constants (`HIDDEN`, `CONV2D_1`, …) of the layers whose names are usable:
+/// each layer's hidden entry, or for a model with mistakes a placeholder with the layer's
+/// name and kind.
+pub(crate) fn layer_constants(plan: &Plan, mode: Mode) -> TokenStream {
+    let p = quote!(__m);
+    let mut out = TokenStream::new();
+    for (i, l) in plan.layers.iter().enumerate() {
+        let Some(idents) = &l.idents else { continue };
+        let constant = &idents.constant;
+        let doc = format!(
+            "Layer {i}, `{}` ({}): its output shape and parameter counts.",
+            l.name, l.def.kind
+        );
+        let value = match mode {
+            Mode::Checked => {
+                let entry = format_ident!("__MODEL_LAYER_{}", i);
+                quote!(Self::#entry)
+            }
+            Mode::Placeholder => {
+                let name = spanned_str(&l.name, constant.span());
+                let kind = l.kind.map_or("", |k| k.class_name());
+                quote!(#p::LayerInfo { name: #name, kind: #kind, ..#p::LayerInfo::EMPTY })
+            }
+        };
+        out.extend(quote! {
+            #[doc = #doc]
+            pub const #constant: #p::LayerInfo = #value;
+        });
+    }
+    out
 }

@@ -1,41 +1,22 @@
-//! What a model with mistakes expands to: the type, so that the rest of the crate
-//! type-checks while the errors are fixed, and every error.
+//! What a model with mistakes expands to: every item a checked model has, with placeholder
+//! values (thiserror's `fallback.rs`), beside the errors. The caller's code that uses the
+//! model then type-checks, so one mistake gives one error, not a cascade, and
+//! rust-analyzer keeps completing.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{compile_errors, dims};
+use super::{compile_errors, model_items, Mode, Shapes};
 use crate::ast::ModelDef;
+use crate::check::Plan;
 
-/// The struct alone, so that the rest of the crate type-checks while the errors are fixed.
-pub(crate) fn expand(def: &ModelDef, errors: Vec<syn::Error>) -> TokenStream {
-    let ModelDef {
-        attrs,
-        vis,
-        name,
-        generics,
-        ..
-    } = def;
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let dims = dims(def);
-    let rank = dims.len();
+/// The model's items with placeholder values, and every error.
+pub(crate) fn expand(def: &ModelDef, plan: &Plan, errors: Vec<syn::Error>) -> TokenStream {
+    let shapes = Shapes::new(def, plan);
+    let items = model_items(def, plan, &shapes, quote!(), Mode::Placeholder);
     let errors = compile_errors(errors);
     quote! {
-        #(#attrs)*
-        #vis struct #name #generics #where_clause { _model_private: () }
-
-        #[automatically_derived]
-        #[allow(dead_code)]
-        impl #impl_generics #name #ty_generics #where_clause {
-            pub const INPUT_SHAPE: [usize; #rank] = [#(#dims),*];
-            pub const OUTPUT_SHAPE: [usize; 0] = [];
-            pub const LAYERS: &'static [::model::LayerInfo] = &[];
-            pub const PARAMS: usize = 0;
-            pub const TRAINABLE_PARAMS: usize = 0;
-            pub const NON_TRAINABLE_PARAMS: usize = 0;
-            pub const PARAM_BYTES: usize = 0;
-            pub const MACS: usize = 0;
-        }
+        #items
         #errors
     }
 }

@@ -4,30 +4,41 @@
 //!
 //! - `spec`: each layer's description as a `const` item, checked again in `const`
 //!   evaluation for generic models;
-//! - `constants`: the public constants and the `Model` implementation;
+//! - `constants`: the public constants, from one table, and the per-layer ones;
 //! - `runtime`: construction, weights I/O, inference and training;
-//! - `fallback`: what a model with mistakes expands to.
+//! - `fallback`: what a model with mistakes expands to: the same items with placeholder
+//!   values, beside the errors.
 
 mod constants;
 mod fallback;
 mod runtime;
 mod spec;
 
-use model_core::Shape;
+pub(crate) use constants::MODEL_CONSTANTS;
+
+use model_core::UNKNOWN;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::Ident;
+use syn::{GenericParam, Ident};
 
 use crate::ast::{DimDef, ModelDef};
 use crate::check::Plan;
 
 /// The model type for a checked model: the whole expansion when `errors` is empty, else the
-/// type (so that the caller's code still type-checks) and every error.
-pub fn expand(def: &ModelDef, plan: &Plan, errors: Vec<syn::Error>) -> TokenStream {
-    match plan.output {
-        Some(output) if errors.is_empty() => expand_model(def, plan, output),
-        _ => fallback::expand(def, errors),
+/// same items with placeholder values (so that the caller's code still type-checks and only
+/// the real mistakes are reported) and every error.
+pub fn expand(def: &ModelDef, plan: &Plan, mut errors: Vec<syn::Error>) -> TokenStream {
+    if errors.is_empty() {
+        if plan.output.is_some() {
+            return expand_model(def, plan);
+        }
+        // `check` reports why a layer cannot be evaluated; an error beats a silent model.
+        errors.push(syn::Error::new(
+            def.name.span(),
+            "`model!` could not evaluate this model and did not say why; this is a bug in `model!`",
+        ));
     }
+    fallback::expand(def, plan, errors)
 }
 
 /// Every error as a `compile_error!`.
@@ -35,19 +46,88 @@ pub fn compile_errors(errors: Vec<syn::Error>) -> TokenStream {
     errors.into_iter().map(|e| e.to_compile_error()).collect()
 }
 
-/// The input's dimensions as written: literals, and const generic parameters as `usize`.
-pub(crate) fn dims(def: &ModelDef) -> Vec<TokenStream> {
-    def.input
+/// What the generated items do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Describe and run the checked model.
+    Checked,
+    /// Stand in for a model with mistakes: the same items and signatures, placeholder
+    /// values, an `Err` for a result. The program never runs, as `compile_error!` is
+    /// emitted beside them.
+    Placeholder,
+}
+
+/// The model's input and output shapes as tokens, one expression per dimension.
+pub(crate) struct Shapes {
+    /// The input's dimensions: literals, const generic parameters as `usize`, and `0` for a
+    /// word that is not a declared parameter.
+    pub input: Vec<TokenStream>,
+    /// Whether every input dimension is as written (none is a placeholder).
+    pub input_known: bool,
+    /// The output's dimensions as literals (`0` for one that depends on const generics),
+    /// when every layer was evaluated; empty otherwise.
+    pub output: Vec<TokenStream>,
+    /// Whether the output was evaluated, has a dimension, and every dimension is a literal.
+    pub output_known: bool,
+}
+
+impl Shapes {
+    fn new(def: &ModelDef, plan: &Plan) -> Shapes {
+        let mut input_known = def.input.is_some();
+        let input = def
+            .input
+            .iter()
+            .flat_map(|i| &i.dims)
+            .map(|d| match d {
+                DimDef::Lit(n) => {
+                    let n = Literal::usize_unsuffixed(*n);
+                    quote!(#n)
+                }
+                DimDef::Param(p) if plan.const_params.contains(&p.to_string()) => {
+                    quote!((#p as usize))
+                }
+                DimDef::Param(_) => {
+                    input_known = false;
+                    quote!(0)
+                }
+            })
+            .collect();
+        let output = plan.output.as_ref().map_or(&[][..], |o| o.dims());
+        Shapes {
+            input,
+            input_known,
+            output: output
+                .iter()
+                .map(|&d| {
+                    let d = Literal::usize_unsuffixed(if d == UNKNOWN { 0 } else { d });
+                    quote!(#d)
+                })
+                .collect(),
+            output_known: plan.output.is_some_and(|o| o.is_known() && o.rank() > 0),
+        }
+    }
+}
+
+/// The type of the field that uses a model's type and lifetime parameters, if it has any:
+/// they are a mistake that `check` reports, and an unused parameter would be a second error.
+pub(crate) fn phantom(def: &ModelDef) -> Option<TokenStream> {
+    let used: Vec<TokenStream> = def
+        .generics
+        .params
         .iter()
-        .flat_map(|i| &i.dims)
-        .map(|d| match d {
-            DimDef::Lit(n) => {
-                let n = Literal::usize_unsuffixed(*n);
-                quote!(#n)
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => {
+                let t = &t.ident;
+                Some(quote!(::core::marker::PhantomData<#t>))
             }
-            DimDef::Param(p) => quote!((#p as usize)),
+            GenericParam::Lifetime(l) => {
+                let l = &l.lifetime;
+                Some(quote!(&#l ()))
+            }
+            GenericParam::Const(_) => None,
         })
-        .collect()
+        .collect();
+    (!used.is_empty()).then(|| quote!(::core::marker::PhantomData<(#(#used,)*)>))
 }
 
 /// A string literal at `span` (`quote!` would give it the macro call's span, and rustc
@@ -65,28 +145,18 @@ pub(crate) fn spanned_usize(n: usize, span: Span) -> Literal {
     lit
 }
 
-fn expand_model(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
-    let output_rank = output.rank();
-    let ModelDef {
-        attrs,
-        vis,
-        name,
-        generics,
-        ..
-    } = def;
+/// The checked model: its hidden items (each layer's description and entry, the totals,
+/// the output shape), then the items every model has, then its lints.
+fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
     let p = quote!(__m);
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
-    let dims = dims(def);
+    let shapes = Shapes::new(def, plan);
+    let dims = &shapes.input;
     let count = plan.layers.len();
 
     let mut nested = Vec::new();
     let mut specs = Vec::new();
     let mut infos = Vec::new();
     let mut info_idents = Vec::new();
-    let mut per_layer = Vec::new();
-    let mut fields = Vec::new();
-    let mut field_idents = Vec::new();
-    let mut names = Vec::new();
     for (i, l) in plan.layers.iter().enumerate() {
         specs.push(spec::layer_expr(l.def, plan, &l.name, i, &mut nested));
         let ident = format_ident!("__MODEL_LAYER_{}", i);
@@ -105,37 +175,23 @@ fn expand_model(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
             const #ident: __m::LayerInfo =
                 __m::expect_layer(#input, &Self::__MODEL_SPEC[#index], #layer_name, #index);
         });
-        let constant = Ident::new(
-            &l.name.to_uppercase(),
-            l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span),
-        );
-        let doc = format!(
-            "Layer {i}, `{}` ({}): its output shape and parameter counts.",
-            l.name, l.def.kind
-        );
-        per_layer.push(quote! {
-            #[doc = #doc]
-            pub const #constant: #p::LayerInfo = Self::#ident;
-        });
         info_idents.push(ident);
-        let field = Ident::new(
-            &l.name,
-            l.def.name.as_ref().map_or(l.def.kind.span(), Ident::span),
-        );
-        let doc = format!(
-            "Weights of layer {i}, `{}` ({}), in Keras's order and layout.",
-            l.name, l.def.kind
-        );
-        fields.push(quote! {
-            #[doc = #doc]
-            pub #field: ::model::LayerWeights
-        });
-        field_idents.push(field);
-        names.push(l.name.clone());
     }
-    let runtime = runtime::methods(def, output, &field_idents, &names);
-    let constants = constants::inherent(def, output_rank);
-    let model_impl = constants::model_impl(def);
+    let hidden = quote! {
+        #[doc(hidden)]
+        const __MODEL_INPUT: #p::Shape = #p::Shape::new(&[#(#dims),*]);
+        #(#nested)*
+        #[doc(hidden)]
+        pub const __MODEL_SPEC: [#p::Layer; #count] = [#(#specs),*];
+        #(#infos)*
+        #[doc(hidden)]
+        const __MODEL_INFO: [#p::LayerInfo; #count] = [#(Self::#info_idents),*];
+        #[doc(hidden)]
+        const __MODEL_TOTALS: #p::Totals = #p::Totals::of(&Self::__MODEL_INFO);
+        #[doc(hidden)]
+        const __MODEL_OUTPUT: #p::Shape = #p::output_shape(Self::__MODEL_INPUT, &Self::__MODEL_INFO);
+    };
+    let items = model_items(def, plan, &shapes, hidden, Mode::Checked);
 
     let warnings = plan.warnings.iter().map(|w| {
         let lint = Ident::new(w.lint, w.span);
@@ -149,6 +205,59 @@ fn expand_model(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
             };
         }
     });
+    quote! {
+        #items
+        #(#warnings)*
+    }
+}
+
+/// What a checked model and a model with mistakes both have: the struct with one weights
+/// field per layer whose name is usable, the constants, `summary()`, the run-time methods
+/// and `impl ::model::Model`. `hidden` are the checked model's hidden items.
+fn model_items(
+    def: &ModelDef,
+    plan: &Plan,
+    shapes: &Shapes,
+    hidden: TokenStream,
+    mode: Mode,
+) -> TokenStream {
+    let ModelDef {
+        attrs,
+        vis,
+        name,
+        generics,
+        ..
+    } = def;
+    let p = quote!(__m);
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let count = plan.layers.len();
+
+    let mut fields: Vec<TokenStream> = plan
+        .layers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let field = &l.idents.as_ref()?.field;
+            let doc = format!(
+                "Weights of layer {i}, `{}` ({}), in Keras's order and layout.",
+                l.name, l.def.kind
+            );
+            Some(quote! {
+                #[doc = #doc]
+                pub #field: ::model::LayerWeights
+            })
+        })
+        .collect();
+    if let Some(phantom) = phantom(def) {
+        fields.push(quote!(#[doc(hidden)] __model_phantom: #phantom));
+    }
+    let (constants, trait_constants) = constants::model_constants(&name.to_string(), shapes, mode);
+    let layer_constants = constants::layer_constants(plan, mode);
+    let runtime = runtime::methods(def, plan, shapes, mode);
+    let allow = match mode {
+        Mode::Checked => quote!(#[allow(dead_code)]),
+        Mode::Placeholder => quote!(#[allow(dead_code, unused_variables)]),
+    };
 
     let doc_shapes = format!(
         "\n\n*Generated by `model!`*: {} layer{}; see [`Model`](::model::Model) for its constants.",
@@ -166,23 +275,11 @@ fn expand_model(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
         use ::model::__private as __m;
 
         #[automatically_derived]
-        #[allow(dead_code)]
+        #allow
         impl #impl_generics #name #ty_generics #where_clause {
-            #[doc(hidden)]
-            const __MODEL_INPUT: #p::Shape = #p::Shape::new(&[#(#dims),*]);
-            #(#nested)*
-            #[doc(hidden)]
-            pub const __MODEL_SPEC: [#p::Layer; #count] = [#(#specs),*];
-            #(#infos)*
-            #[doc(hidden)]
-            const __MODEL_INFO: [#p::LayerInfo; #count] = [#(Self::#info_idents),*];
-            #[doc(hidden)]
-            const __MODEL_TOTALS: #p::Totals = #p::Totals::of(&Self::__MODEL_INFO);
-            #[doc(hidden)]
-            const __MODEL_OUTPUT: #p::Shape = #p::output_shape(Self::__MODEL_INPUT, &Self::__MODEL_INFO);
-
+            #hidden
             #constants
-            #(#per_layer)*
+            #layer_constants
 
             /// The Keras summary table; `.with_macs()` adds a column.
             pub fn summary() -> #p::Summary {
@@ -192,10 +289,11 @@ fn expand_model(def: &ModelDef, plan: &Plan, output: Shape) -> TokenStream {
             #runtime
         }
 
-        #model_impl
+        #[automatically_derived]
+        impl #impl_generics ::model::Model for #name #ty_generics #where_clause {
+            #trait_constants
+        }
 
         };
-
-        #(#warnings)*
     }
 }

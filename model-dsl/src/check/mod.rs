@@ -4,14 +4,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use model_core::layer::{build, Arg, ArgError, Kind, Layer, KINDS};
-use model_core::{Shape, Value, UNKNOWN};
+mod build;
+
+use model_core::layer::{Kind, Layer, KINDS};
+use model_core::{Shape, UNKNOWN};
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::{GenericParam, Ident};
 use typed_arena::Arena;
 
-use crate::ast::{DimDef, LayerDef, ModelDef, ValueDef};
+use self::build::{build_layer, Arenas, Built};
+use crate::ast::{DimDef, LayerDef, ModelDef};
 use crate::expand::MODEL_CONSTANTS;
 
 /// The lints, by the name a user silences them with.
@@ -172,13 +175,26 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             shape = None;
             continue;
         };
-        let built = build_layer(planned.def, kind, &const_params, &arenas, errors);
-        let (Some(layer), Some(input_shape)) = (built, shape) else {
-            shape = None;
+        let (layer, readings) = match build_layer(planned.def, kind, &const_params, &arenas, errors)
+        {
+            Built::Clean(layer) => (layer, Vec::new()),
+            Built::Repaired { layer, readings } => (layer, readings),
+            Built::Failed => {
+                shape = None;
+                continue;
+            }
+        };
+        let Some(input_shape) = shape else {
             continue;
         };
+        // A layer built without a misspelt or repeated argument goes on only when each way
+        // of reading that argument gives the same output; when each fails, so did the user's.
+        let others: Vec<Option<Shape>> = readings
+            .iter()
+            .map(|r| r.eval(&input_shape).ok().map(|e| e.output))
+            .collect();
         match layer.eval(&input_shape) {
-            Ok(e) => {
+            Ok(e) if others.iter().all(|o| *o == Some(e.output)) => {
                 lint(
                     &layer,
                     &e.output,
@@ -189,7 +205,7 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
                 shape = Some(e.output);
                 previous = format!("`{}`", planned.name);
             }
-            Err(e) => {
+            Err(e) if others.iter().all(Option::is_none) => {
                 errors.push(syn::Error::new(
                     planned.def.kind.span(),
                     format!(
@@ -199,6 +215,7 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
                 ));
                 shape = None;
             }
+            Ok(_) | Err(_) => shape = None,
         }
     }
     warnings.retain(|w| !def.allow.iter().any(|a| a == w.lint));
@@ -276,6 +293,7 @@ fn ident(s: &str, span: Span) -> Option<Ident> {
     Some(ident)
 }
 
+/// The kind named `ident`, or an error with the nearest kind's name.
 fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
     let name = ident.to_string();
     if let Some(k) = Kind::from_name(&name) {
@@ -293,102 +311,6 @@ fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
         format!("unknown layer kind `{name}`{hint}"),
     ));
     None
-}
-
-/// Storage for the values of one expansion.
-struct Arenas<'a> {
-    values: &'a Arena<Value<'a>>,
-    strings: &'a Arena<String>,
-}
-
-/// Builds one layer (and its nested layers) with `model-core`'s builder, reporting argument
-/// errors at the argument.
-fn build_layer<'a>(
-    def: &LayerDef,
-    kind: Kind,
-    const_params: &HashSet<String>,
-    arenas: &Arenas<'a>,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Layer> {
-    let mut args = Vec::new();
-    let mut ok = true;
-    for a in &def.args {
-        let name = a
-            .name
-            .as_ref()
-            .map(|n| arenas.strings.alloc(n.to_string()).as_str());
-        match value(&a.value, const_params, arenas, errors) {
-            Some(v) => args.push(Arg { name, value: v }),
-            None => ok = false,
-        }
-    }
-    if !ok {
-        return None;
-    }
-    match build(kind, &args) {
-        Ok(layer) => Some(layer),
-        Err(e) => {
-            let span = match e.arg().and_then(|i| def.args.get(i)) {
-                Some(arg) => match (&arg.name, e) {
-                    (Some(n), ArgError::Unknown { .. } | ArgError::Duplicate { .. }) => n.span(),
-                    _ => arg.value.span(),
-                },
-                None => def.kind.span(),
-            };
-            errors.push(syn::Error::new(span, e.describe(kind, &args)));
-            None
-        }
-    }
-}
-
-fn value<'a>(
-    v: &ValueDef,
-    const_params: &HashSet<String>,
-    arenas: &Arenas<'a>,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Value<'a>> {
-    Some(match v {
-        ValueDef::Int(i, _) => Value::Int(*i),
-        ValueDef::Float(f, _) => Value::Float(*f),
-        ValueDef::Bool(b, _) => Value::Bool(*b),
-        ValueDef::Str(s, _) => Value::Str(arenas.strings.alloc(s.clone())),
-        ValueDef::Ident(i) => {
-            let word = i.to_string();
-            if const_params.contains(&word) {
-                Value::Unknown
-            } else if word == "None" {
-                Value::None
-            } else if let Some(kind) = Kind::from_name(&word) {
-                let nested = LayerDef {
-                    name: None,
-                    kind: i.clone(),
-                    args: Vec::new(),
-                };
-                let layer = build_layer(&nested, kind, const_params, arenas, errors)?;
-                Value::Layer(leak(layer))
-            } else {
-                Value::Str(arenas.strings.alloc(word))
-            }
-        }
-        ValueDef::Tuple(items, _) => {
-            let mut out = Vec::new();
-            for item in items {
-                out.push(value(item, const_params, arenas, errors)?);
-            }
-            Value::Tuple(arenas.values.alloc_extend(out))
-        }
-        ValueDef::Layer(l) => {
-            let kind = lookup_kind(&l.kind, errors)?;
-            let layer = build_layer(l, kind, const_params, arenas, errors)?;
-            Value::Layer(leak(layer))
-        }
-    })
-}
-
-/// Nested layers are `'static` in `model-core` (they live in `const` items); at expansion a
-/// wrapped layer is leaked, a few dozen bytes per wrapper per expansion.
-fn leak(layer: Layer) -> &'static Layer {
-    Box::leak(Box::new(layer))
 }
 
 fn lint(

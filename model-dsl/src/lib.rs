@@ -8,14 +8,19 @@
 //! `model!` is three phases, each in its own module:
 //!
 //! - [`parse`] reads the DSL into a small IR ([`ast`]) that keeps every token's span;
-//! - [`check`] builds and evaluates each layer with `model-core`'s evaluator (the same one
+//! - [`check()`] builds and evaluates each layer with `model-core`'s evaluator (the same one
 //!   that generated `const` items and the run-time code use) and reports each mistake at
-//!   the token that caused it;
+//!   the token that caused it. It goes on after a mistake: a layer's argument at fault is
+//!   dropped and the layer built again, and the next layers are evaluated when no dropped
+//!   argument can have changed the layer's output shape;
 //! - [`expand`] emits the model type, its constants, its run-time methods and its
-//!   `model::Model` implementation, or, when there were errors, the same items with
-//!   placeholder values beside the `compile_error!`s.
+//!   `model::Model` implementation, or, when there were mistakes, the same items with
+//!   placeholder values beside the `compile_error!`s, so that one mistake gives one error.
 //!
-//! Errors are collected, never panicked: every failure is a [`syn::Error`].
+//! [`candidates()`] is `candidates!`, one parse and one expansion.
+//!
+//! Errors are collected, never panicked: every failure is a [`syn::Error`]
+//! (`tests/fuzz.rs` runs thousands of generated and mutated inputs to hold that).
 //!
 //! ```
 //! let tokens: proc_macro2::TokenStream = "struct Mlp { input: [784], Dense(10) }".parse().unwrap();

@@ -2,7 +2,7 @@
 //! `::model::Model` impl, the fallback of a model with mistakes and the check for layer
 //! names that would shadow a constant all read.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{spanned_str, Mode, Shapes};
@@ -106,74 +106,68 @@ pub(crate) fn model_constants(
     shapes: &Shapes,
     mode: Mode,
 ) -> (TokenStream, TokenStream) {
-    let p = quote!(__m);
     let mut inherent = TokenStream::new();
     let mut in_trait = TokenStream::new();
     for constant in MODEL_CONSTANTS {
-        let ident = format_ident!("{}", constant.name);
-        let (inherent_type, trait_type, inherent_value, trait_value) = match &constant.value {
-            Computed::Name => {
-                let t = quote!(&'static str);
-                (t.clone(), t, quote!(#name), quote!(#name))
-            }
-            Computed::InputShape => shape_items(&shapes.input),
-            Computed::OutputShape => match mode {
-                Mode::Checked => {
-                    let output_rank = shapes.output.len();
-                    (
-                        quote!([usize; #output_rank]),
-                        quote!(&'static [usize]),
-                        quote!(Self::__MODEL_OUTPUT.to_array::<#output_rank>()),
-                        quote!(Self::__MODEL_OUTPUT.dims()),
+        let ident = Ident::new(constant.name, Span::call_site());
+        let doc = constant.doc;
+        // Pushes the constant to both impls: `[type] = [value]` inherent, then in the trait.
+        // The types and values are written in place rather than built apart and copied in,
+        // as this runs for every model.
+        macro_rules! push {
+            ([$($it:tt)*] = [$($iv:tt)*], [$($tt:tt)*] = [$($tv:tt)*]) => {{
+                inherent.extend(quote! {
+                    #[doc = #doc]
+                    pub const #ident: $($it)* = $($iv)*;
+                });
+                in_trait.extend(quote! {
+                    const #ident: $($tt)* = $($tv)*;
+                });
+            }};
+        }
+        let (input, output) = (&shapes.input, &shapes.output);
+        let (input_rank, output_rank) = (input.len(), output.len());
+        match (&constant.value, mode) {
+            (Computed::Name, _) => push!([&'static str] = [#name], [&'static str] = [#name]),
+            (Computed::InputShape, _) => push!(
+                [[usize; #input_rank]] = [[#(#input),*]],
+                [&'static [usize]] = [&[#(#input),*]]
+            ),
+            (Computed::OutputShape, Mode::Checked) => push!(
+                [[usize; #output_rank]] = [Self::__MODEL_OUTPUT.to_array::<#output_rank>()],
+                [&'static [usize]] = [Self::__MODEL_OUTPUT.dims()]
+            ),
+            (Computed::OutputShape, Mode::Placeholder) => push!(
+                [[usize; #output_rank]] = [[#(#output),*]],
+                [&'static [usize]] = [&[#(#output),*]]
+            ),
+            (Computed::Layers, Mode::Checked) => push!(
+                [&'static [__m::LayerInfo]] = [&Self::__MODEL_INFO],
+                [&'static [__m::LayerInfo]] = [&Self::__MODEL_INFO]
+            ),
+            (Computed::Layers, Mode::Placeholder) => push!(
+                [&'static [__m::LayerInfo]] = [&[]],
+                [&'static [__m::LayerInfo]] = [&[]]
+            ),
+            (Computed::Total { field, times }, Mode::Checked) => {
+                let field = Ident::new(field, Span::call_site());
+                if *times == 1 {
+                    push!(
+                        [usize] = [Self::__MODEL_TOTALS.#field],
+                        [usize] = [Self::__MODEL_TOTALS.#field]
+                    )
+                } else {
+                    let times = Literal::usize_unsuffixed(*times);
+                    push!(
+                        [usize] = [Self::__MODEL_TOTALS.#field * #times],
+                        [usize] = [Self::__MODEL_TOTALS.#field * #times]
                     )
                 }
-                Mode::Placeholder => shape_items(&shapes.output),
-            },
-            Computed::Layers => {
-                let t = quote!(&'static [#p::LayerInfo]);
-                let v = match mode {
-                    Mode::Checked => quote!(&Self::__MODEL_INFO),
-                    Mode::Placeholder => quote!(&[]),
-                };
-                (t.clone(), t, v.clone(), v)
             }
-            Computed::Total { field, times } => {
-                let v = match mode {
-                    Mode::Checked => {
-                        let field = format_ident!("{}", field);
-                        if *times == 1 {
-                            quote!(Self::__MODEL_TOTALS.#field)
-                        } else {
-                            let times = Literal::usize_unsuffixed(*times);
-                            quote!(Self::__MODEL_TOTALS.#field * #times)
-                        }
-                    }
-                    Mode::Placeholder => quote!(0),
-                };
-                (quote!(usize), quote!(usize), v.clone(), v)
-            }
-        };
-        let doc = constant.doc;
-        inherent.extend(quote! {
-            #[doc = #doc]
-            pub const #ident: #inherent_type = #inherent_value;
-        });
-        in_trait.extend(quote! {
-            const #ident: #trait_type = #trait_value;
-        });
+            (Computed::Total { .. }, Mode::Placeholder) => push!([usize] = [0], [usize] = [0]),
+        }
     }
     (inherent, in_trait)
-}
-
-/// A shape's types and values: `[usize; N]` inherent, `&'static [usize]` in the trait.
-fn shape_items(dims: &[TokenStream]) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
-    let rank = dims.len();
-    (
-        quote!([usize; #rank]),
-        quote!(&'static [usize]),
-        quote!([#(#dims),*]),
-        quote!(&[#(#dims),*]),
-    )
 }
 
 /// The per-layer constants (`HIDDEN`, `CONV2D_1`, …) of the layers whose names are usable:

@@ -4,7 +4,6 @@
 //! rust-analyzer keeps completing.
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
 use super::{compile_errors, model_items, Mode, Shapes};
 use crate::ast::ModelDef;
@@ -13,10 +12,7 @@ use crate::check::Plan;
 /// The model's items with placeholder values, and every error.
 pub(crate) fn expand(def: &ModelDef, plan: &Plan, errors: Vec<syn::Error>) -> TokenStream {
     let shapes = Shapes::new(def, plan);
-    let items = model_items(def, plan, &shapes, quote!(), Mode::Placeholder);
-    let errors = compile_errors(errors);
-    quote! {
-        #items
-        #errors
-    }
+    let mut items = model_items(def, plan, &shapes, TokenStream::new(), Mode::Placeholder);
+    items.extend(compile_errors(errors));
+    items
 }

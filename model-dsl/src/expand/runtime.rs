@@ -2,7 +2,7 @@
 //! `model-core`'s executor on the model's `const` layer descriptions. A model with mistakes
 //! gets the same methods with placeholder bodies, so that code calling them stays quiet.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::quote;
 
 use super::{Mode, Shapes};
@@ -48,8 +48,11 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
     let phantom =
         super::phantom(def).map(|_| quote!(__model_phantom: ::core::marker::PhantomData,));
     let model = mode == Mode::Checked;
-    // Chooses the body: the real one, or the placeholder's.
-    let body = |real: TokenStream, placeholder: TokenStream| if model { real } else { placeholder };
+    // Chooses the body, building only the one used: the real one, or the placeholder's. A
+    // group is placed in the method without copying its tokens.
+    let body = |real: &dyn Fn() -> TokenStream, placeholder: &dyn Fn() -> TokenStream| {
+        Group::new(Delimiter::Brace, if model { real() } else { placeholder() })
+    };
     let invalid = quote!(#p::invalid_model(Self::NAME));
     let names = if model {
         let names = plan.layers.iter().map(|l| &l.name);
@@ -62,63 +65,79 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
     };
 
     let init = body(
-        quote! {
-            match ::model::runtime::init_model(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, seed) {
-                ::core::result::Result::Ok(weights) => Self::from_layer_weights(weights),
-                // Every layer was evaluated at compile time, so initialization cannot fail.
-                ::core::result::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
+        &|| {
+            quote! {
+                match ::model::runtime::init_model(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, seed) {
+                    ::core::result::Result::Ok(weights) => Self::from_layer_weights(weights),
+                    // Every layer was evaluated at compile time, so initialization cannot fail.
+                    ::core::result::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
+                }
             }
         },
-        quote!(Self::from_layer_weights(::std::vec::Vec::new())),
+        &|| quote!(Self::from_layer_weights(::std::vec::Vec::new())),
     );
     let load = body(
-        quote! {
-            ::model::runtime::load_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT)
-                .map(Self::from_layer_weights)
+        &|| {
+            quote! {
+                ::model::runtime::load_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT)
+                    .map(Self::from_layer_weights)
+            }
         },
-        quote!(::core::result::Result::Err(::model::LoadError::Model(#invalid))),
+        &|| quote!(::core::result::Result::Err(::model::LoadError::Model(#invalid))),
     );
     let save = body(
-        quote! {
-            ::model::runtime::save_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights())
+        &|| {
+            quote! {
+                ::model::runtime::save_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights())
+            }
         },
-        quote!(::core::result::Result::Err(::std::io::Error::other(#invalid.message))),
+        &|| quote!(::core::result::Result::Err(::std::io::Error::other(#invalid.message))),
     );
     let predict = body(
-        quote! {
-            let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
-            ::model::runtime::predict(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch)
+        &|| {
+            quote! {
+                let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
+                ::model::runtime::predict(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch)
+            }
         },
-        quote!(::core::result::Result::Err(#invalid)),
+        &|| quote!(::core::result::Result::Err(#invalid)),
     );
     let predict_into = body(
-        quote! {
-            let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
-            ::model::runtime::predict_into(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch, out, workspace)
+        &|| {
+            quote! {
+                let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
+                ::model::runtime::predict_into(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch, out, workspace)
+            }
         },
-        quote!(::core::result::Result::Err(#invalid)),
+        &|| quote!(::core::result::Result::Err(#invalid)),
     );
-    let train_error = quote! {
-        ::core::result::Result::Err(::model::train::TrainError { message: #invalid.message })
+    let train_error = || {
+        quote! {
+            ::core::result::Result::Err(::model::train::TrainError { message: #invalid.message })
+        }
     };
     let fit = body(
-        quote! {
-            let options = ::model::train::FitOptions {
-                layer_names: options.layer_names.or(::core::option::Option::Some(&Self::__MODEL_NAMES)),
-                ..options
-            };
-            let mut weights = ::std::vec![#(::core::mem::take(&mut self.#fields)),*];
-            let result = ::model::train::fit(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &mut weights, train, options);
-            *self = Self::from_layer_weights(weights);
-            result
+        &|| {
+            quote! {
+                let options = ::model::train::FitOptions {
+                    layer_names: options.layer_names.or(::core::option::Option::Some(&Self::__MODEL_NAMES)),
+                    ..options
+                };
+                let mut weights = ::std::vec![#(::core::mem::take(&mut self.#fields)),*];
+                let result = ::model::train::fit(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &mut weights, train, options);
+                *self = Self::from_layer_weights(weights);
+                result
+            }
         },
-        train_error.clone(),
+        &train_error,
     );
     let evaluate = body(
-        quote! {
-            ::model::train::evaluate(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), data, loss, 32)
+        &|| {
+            quote! {
+                ::model::train::evaluate(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), data, loss, 32)
+            }
         },
-        train_error,
+        &train_error,
     );
     let predict_one = predict_one(shapes, mode);
 
@@ -127,22 +146,16 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
 
         /// A model with Keras's default initializers (`glorot_uniform` kernels, orthogonal
         /// recurrent kernels, zero biases, …), deterministic for `seed`.
-        pub fn init(seed: u64) -> Self {
-            #init
-        }
+        pub fn init(seed: u64) -> Self #init
 
         /// Loads weights saved by [`Self::save`] (safetensors, tensors named
         /// `"{layer}/{weight}"` in Keras's layouts). Every missing tensor, wrong dtype or
         /// wrong shape is reported by name.
-        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::model::LoadError> {
-            #load
-        }
+        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::model::LoadError> #load
 
         /// Saves the weights as safetensors, writing a temporary file then renaming it, so
         /// that a half-written file never replaces a good one.
-        pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::std::io::Result<()> {
-            #save
-        }
+        pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::std::io::Result<()> #save
 
         /// The weights of every layer, in order (empty for layers without weights).
         pub fn layer_weights(&self) -> [&::model::LayerWeights; #count] {
@@ -159,9 +172,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         /// Runs a batch: `x` holds whole samples of `INPUT_SHAPE`, one after the other;
         /// returns as many samples of `OUTPUT_SHAPE`. A buffer that is not a whole number of
         /// samples is an error, never a panic.
-        pub fn predict(&self, x: &[f32]) -> ::core::result::Result<::std::vec::Vec<f32>, ::model::RuntimeError> {
-            #predict
-        }
+        pub fn predict(&self, x: &[f32]) -> ::core::result::Result<::std::vec::Vec<f32>, ::model::RuntimeError> #predict
 
         /// [`Self::predict`] into a caller's buffer, with a reusable workspace: after the
         /// first call for a batch size, nothing is allocated.
@@ -170,9 +181,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
             x: &[f32],
             out: &mut [f32],
             workspace: &mut ::model::Workspace,
-        ) -> ::core::result::Result<(), ::model::RuntimeError> {
-            #predict_into
-        }
+        ) -> ::core::result::Result<(), ::model::RuntimeError> #predict_into
 
         /// Trains the model on `train` (Keras's `fit`): mini-batches, the optimizer and loss of
         /// `options`, a progress bar per epoch in a terminal, validation, checkpoints.
@@ -182,9 +191,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
             &mut self,
             train: &::model::data::Dataset,
             options: ::model::train::FitOptions<'_>,
-        ) -> ::core::result::Result<::model::train::History, ::model::train::TrainError> {
-            #fit
-        }
+        ) -> ::core::result::Result<::model::train::History, ::model::train::TrainError> #fit
 
         /// The loss and accuracy on `data` in inference mode (Keras's `evaluate`), 32 samples
         /// at a time.
@@ -192,9 +199,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
             &self,
             data: &::model::data::Dataset,
             loss: ::model::train::Loss,
-        ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> {
-            #evaluate
-        }
+        ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
 
         #predict_one
     }

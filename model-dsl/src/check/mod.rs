@@ -1,10 +1,13 @@
 //! Validation: every layer built and evaluated with `model-core`, at expansion time, so
 //! each mistake is reported at the token that caused it. Const generic parameters are
 //! unknown here; checks that depend on them are left to `const` evaluation at instantiation.
-
-use std::collections::{HashMap, HashSet};
+//!
+//! Checking goes on after a mistake: `build` reports every argument mistake of a layer, and
+//! the layers after it are evaluated when its output shape is still known.
 
 mod build;
+
+use std::collections::{HashMap, HashSet};
 
 use model_core::layer::{Kind, Layer, KINDS};
 use model_core::{Shape, UNKNOWN};

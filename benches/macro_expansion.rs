@@ -2,19 +2,8 @@
 //! a 100-layer convolutional stack) and on the 400 valid models of the Keras reference
 //! corpus written in the DSL.
 //!
-//! A proc-macro crate cannot export functions, but the macro's phases run on
-//! `proc_macro2`, which works outside the compiler; so this bench compiles the macro's own
-//! modules (by `#[path]`, the same source files) and times `expand::model` on token streams.
-
-#[path = "../model-macros/src/ast.rs"]
-#[allow(dead_code)]
-mod ast;
-#[path = "../model-macros/src/check.rs"]
-#[allow(dead_code)]
-mod check;
-#[path = "../model-macros/src/expand.rs"]
-#[allow(dead_code)]
-mod expand;
+//! The macro's phases live in `model-dsl`, an ordinary library on `proc_macro2` (which
+//! works outside the compiler), so this bench times `model_dsl::model` on token streams.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use proc_macro2::TokenStream;
@@ -139,14 +128,14 @@ fn bench(c: &mut Criterion) {
         ("100-conv stack", conv_stack(), 102),
     ] {
         // The expansion must succeed: a bench of an error path would measure nothing useful.
-        let out = expand::model(tokens.clone()).to_string();
+        let out = model_dsl::model(tokens.clone()).to_string();
         assert!(
             !out.contains("compile_error"),
             "{name} does not expand cleanly"
         );
         group.throughput(Throughput::Elements(layers));
         group.bench_function(name, |b| {
-            b.iter(|| expand::model(black_box(tokens.clone())))
+            b.iter(|| model_dsl::model(black_box(tokens.clone())))
         });
     }
     let corpus = corpus_models();
@@ -156,7 +145,7 @@ fn bench(c: &mut Criterion) {
         "the 400 valid models of the reference corpus"
     );
     for tokens in &corpus {
-        let out = expand::model(tokens.clone()).to_string();
+        let out = model_dsl::model(tokens.clone()).to_string();
         assert!(
             !out.contains("compile_error"),
             "a corpus model does not expand cleanly: {tokens}"
@@ -166,7 +155,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("400 corpus models", |b| {
         b.iter(|| {
             for tokens in &corpus {
-                black_box(expand::model(tokens.clone()));
+                black_box(model_dsl::model(tokens.clone()));
             }
         })
     });

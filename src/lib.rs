@@ -91,6 +91,16 @@ pub mod __private {
     pub use model_core::model::{expect_layer, expect_layer_built, output_shape, Totals};
     pub use model_core::{LayerInfo, Shape, Summary, Value};
 
+    /// The error of every run-time method of a model with mistakes (`model!` reports them
+    /// as compile errors, so the program never runs; the methods exist so that the code
+    /// calling them does not add errors of its own).
+    pub fn invalid_model(name: &str) -> crate::RuntimeError {
+        crate::RuntimeError {
+            layer: None,
+            message: format!("`{name}` has mistakes that `model!` reported at compile time"),
+        }
+    }
+
     /// The batch size of a flat buffer of `len` values, or an error when it is not a whole
     /// number of samples of `input`.
     pub fn batch_of(len: usize, input: &Shape) -> Result<usize, crate::RuntimeError> {

@@ -267,18 +267,28 @@ fn values(param: &Param, errors: &mut Vec<syn::Error>) -> Vec<i128> {
                 ));
                 return Vec::new();
             }
-            let count = (last - start.value) / s + 1;
-            if count > MAX_CANDIDATES as i128 {
-                errors.push(syn::Error::new(
-                    *span,
-                    format!(
-                        "`{}` takes {count} values; at most {MAX_CANDIDATES} candidates, each a type the compiler instantiates",
-                        param.name
-                    ),
-                ));
-                return Vec::new();
+            // A range from a very negative to a very large bound has more values than an
+            // `i128` counts: too many either way.
+            let count = last
+                .checked_sub(start.value)
+                .and_then(|d| (d / s).checked_add(1));
+            match count {
+                Some(count) if count <= MAX_CANDIDATES as i128 => {
+                    (0..count).map(|k| start.value + k * s).collect()
+                }
+                _ => {
+                    let count =
+                        count.map_or(format!("more than {MAX_CANDIDATES}"), |c| c.to_string());
+                    errors.push(syn::Error::new(
+                        *span,
+                        format!(
+                            "`{}` takes {count} values; at most {MAX_CANDIDATES} candidates, each a type the compiler instantiates",
+                            param.name
+                        ),
+                    ));
+                    Vec::new()
+                }
             }
-            (0..count).map(|k| start.value + k * s).collect()
         }
     }
 }

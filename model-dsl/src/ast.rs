@@ -10,53 +10,74 @@ use syn::{
 
 /// The whole `model! { … }` input.
 pub struct ModelDef {
+    /// The struct's attributes and doc comments, `#[model(…)]` taken out.
     pub attrs: Vec<Attribute>,
     /// Lints silenced with `#[model(allow(…))]`.
     pub allow: Vec<Ident>,
+    /// The struct's visibility.
     pub vis: Visibility,
+    /// The struct's name.
     pub name: Ident,
+    /// Its generic parameters (const parameters only, once checked) and where clause.
     pub generics: Generics,
+    /// `input: [...]`, if it parsed.
     pub input: Option<InputDef>,
+    /// The layers that parsed, in order.
     pub layers: Vec<LayerDef>,
 }
 
 /// `input: [d0, d1, …]`.
 pub struct InputDef {
+    /// One entry per dimension, at least one.
     pub dims: Vec<DimDef>,
 }
 
 /// One input dimension: a literal or a const generic parameter.
 pub enum DimDef {
+    /// A positive integer.
     Lit(usize),
+    /// A word: a const generic parameter, once checked.
     Param(Ident),
 }
 
 /// `name: Kind(args)` or `Kind`.
 pub struct LayerDef {
+    /// The name before `:`, if one is given.
     pub name: Option<Ident>,
+    /// The kind as written (`Dense`, or an alias such as `MaxPool2D`).
     pub kind: Ident,
+    /// The arguments in order: positional ones first.
     pub args: Vec<ArgDef>,
 }
 
 /// `keyword = value` or a positional `value`.
 pub struct ArgDef {
+    /// The keyword, or `None` for a positional argument.
     pub name: Option<Ident>,
+    /// The value.
     pub value: ValueDef,
 }
 
 /// A value as written.
 pub enum ValueDef {
+    /// An integer, negated if written with `-`.
     Int(i64, Span),
+    /// A float, negated if written with `-`.
     Float(f64, Span),
+    /// `true` or `false`.
     Bool(bool, Span),
+    /// A string literal's value.
     Str(String, Span),
     /// A word: a Keras choice (`same`), `None`, a const generic parameter, or a layer kind.
     Ident(Ident),
+    /// `(a, b, …)` or `(a,)`; `(a)` is just `a`.
     Tuple(Vec<ValueDef>, Span),
+    /// A nested layer with arguments, `LSTM(16)` in `Bidirectional(LSTM(16))`.
     Layer(Box<LayerDef>),
 }
 
 impl ValueDef {
+    /// Where the value is written, for errors.
     pub fn span(&self) -> Span {
         match self {
             ValueDef::Int(_, s)

@@ -1,55 +1,69 @@
 //! Validation: every layer built and evaluated with `model-core`, at expansion time, so
 //! each mistake is reported at the token that caused it. Const generic parameters are
 //! unknown here; checks that depend on them are left to `const` evaluation at instantiation.
+//!
+//! Checking goes on after a mistake: `build` reports every argument mistake of a layer, and
+//! the layers after it are evaluated when its output shape is still known.
+
+mod build;
 
 use std::collections::{HashMap, HashSet};
 
-use model_core::layer::{build, Arg, ArgError, Kind, Layer, KINDS};
-use model_core::{Shape, Value, UNKNOWN};
+use model_core::layer::{Kind, Layer, KINDS};
+use model_core::{Shape, UNKNOWN};
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::{GenericParam, Ident};
 use typed_arena::Arena;
 
-use crate::ast::{DimDef, LayerDef, ModelDef, ValueDef};
+use self::build::{build_layer, Arenas, Built};
+use crate::ast::{DimDef, LayerDef, ModelDef};
+use crate::expand::MODEL_CONSTANTS;
 
 /// The lints, by the name a user silences them with.
 pub const LINTS: &[&str] = &["softmax_axis_of_one", "dropout_last"];
 
-/// Names the macro itself defines on the model type; a layer must not shadow them.
-const RESERVED: &[&str] = &[
-    "NAME",
-    "INPUT_SHAPE",
-    "OUTPUT_SHAPE",
-    "LAYERS",
-    "PARAMS",
-    "TRAINABLE_PARAMS",
-    "NON_TRAINABLE_PARAMS",
-    "PARAM_BYTES",
-    "MACS",
-];
-
 /// A compile-time warning at a span.
 pub struct Warning {
+    /// The lint's name, one of [`LINTS`].
     pub lint: &'static str,
+    /// The layer it is about.
     pub span: Span,
+    /// What is wrong and how to silence it.
     pub message: String,
 }
 
 /// What expansion needs about one layer.
 pub struct PlannedLayer<'d> {
+    /// The layer as written.
     pub def: &'d LayerDef,
+    /// Its kind, unless the kind is unknown.
     pub kind: Option<Kind>,
+    /// Its name: given, or Keras's automatic one; empty when neither is known.
     pub name: String,
+    /// The weights field and the per-layer constant named after the layer; `None` when the
+    /// name is not known, would shadow a model constant, or is an earlier layer's.
+    pub idents: Option<LayerIdents>,
+}
+
+/// The items named after a layer.
+pub struct LayerIdents {
+    /// The weights field: the name as written (`hidden`, `r#type`) or Keras's automatic one.
+    pub field: Ident,
+    /// The per-layer constant: the name upper-cased (`HIDDEN`, `CONV2D_1`).
+    pub constant: Ident,
 }
 
 /// The checked model.
 pub struct Plan<'d> {
+    /// Every layer that parsed, in order.
     pub layers: Vec<PlannedLayer<'d>>,
     /// Names of the const generic parameters.
     pub const_params: HashSet<String>,
     /// The output shape (dimensions that depend on const generics unknown), when every
     /// layer could be evaluated.
     pub output: Option<Shape>,
+    /// The lints that fired and are not silenced.
     pub warnings: Vec<Warning>,
 }
 
@@ -123,7 +137,8 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
     for l in &def.layers {
         let kind = lookup_kind(&l.kind, errors);
         let name = match (&l.name, kind) {
-            (Some(n), _) => n.to_string(),
+            // `r#type: Dense(8)` is the layer `type`, its field `r#type`.
+            (Some(n), _) => n.unraw().to_string(),
             (None, Some(k)) => {
                 let c = counters.entry(k).or_insert(0);
                 let name = if *c == 0 {
@@ -136,24 +151,17 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             }
             (None, None) => String::new(),
         };
-        if !name.is_empty() {
-            let span = l.name.as_ref().map_or(l.kind.span(), Ident::span);
-            let upper = name.to_uppercase();
-            if RESERVED.contains(&upper.as_str()) {
-                errors.push(syn::Error::new(
-                    span,
-                    format!("the layer name `{name}` would shadow the model constant `{upper}`; choose another name"),
-                ));
-            } else if taken.contains(&upper) {
-                errors.push(syn::Error::new(
-                    span,
-                    format!("duplicate layer name `{name}`: every layer needs its own name (the per-layer constant is `{upper}`); rename one"),
-                ));
-            } else {
-                taken.insert(upper);
-            }
-        }
-        layers.push(PlannedLayer { def: l, kind, name });
+        let idents = if name.is_empty() {
+            None
+        } else {
+            layer_idents(l, &name, &mut taken, errors)
+        };
+        layers.push(PlannedLayer {
+            def: l,
+            kind,
+            name,
+            idents,
+        });
     }
 
     // Build and evaluate in order.
@@ -170,13 +178,26 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             shape = None;
             continue;
         };
-        let built = build_layer(planned.def, kind, &const_params, &arenas, errors);
-        let (Some(layer), Some(input_shape)) = (built, shape) else {
-            shape = None;
+        let (layer, readings) = match build_layer(planned.def, kind, &const_params, &arenas, errors)
+        {
+            Built::Clean(layer) => (layer, Vec::new()),
+            Built::Repaired { layer, readings } => (layer, readings),
+            Built::Failed => {
+                shape = None;
+                continue;
+            }
+        };
+        let Some(input_shape) = shape else {
             continue;
         };
+        // A layer built without a misspelt or repeated argument goes on only when each way
+        // of reading that argument gives the same output; when each fails, so did the user's.
+        let others: Vec<Option<Shape>> = readings
+            .iter()
+            .map(|r| r.eval(&input_shape).ok().map(|e| e.output))
+            .collect();
         match layer.eval(&input_shape) {
-            Ok(e) => {
+            Ok(e) if others.iter().all(|o| *o == Some(e.output)) => {
                 lint(
                     &layer,
                     &e.output,
@@ -187,7 +208,7 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
                 shape = Some(e.output);
                 previous = format!("`{}`", planned.name);
             }
-            Err(e) => {
+            Err(e) if others.iter().all(Option::is_none) => {
                 errors.push(syn::Error::new(
                     planned.def.kind.span(),
                     format!(
@@ -197,6 +218,7 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
                 ));
                 shape = None;
             }
+            Ok(_) | Err(_) => shape = None,
         }
     }
     warnings.retain(|w| !def.allow.iter().any(|a| a == w.lint));
@@ -208,6 +230,73 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
     }
 }
 
+/// The field and constant named after a layer, unless its name is taken by an earlier
+/// layer (compared upper-cased, as the constants are), shadows one of the items the macro
+/// defines, or has no upper-case identifier.
+fn layer_idents(
+    l: &LayerDef,
+    name: &str,
+    taken: &mut HashSet<String>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<LayerIdents> {
+    let span = l.name.as_ref().map_or(l.kind.span(), Ident::span);
+    let upper = name.to_uppercase();
+    if MODEL_CONSTANTS.iter().any(|c| c.name == upper) {
+        errors.push(syn::Error::new(
+            span,
+            format!("the layer name `{name}` would shadow the model constant `{upper}`; choose another name"),
+        ));
+        return None;
+    }
+    if upper.starts_with("__MODEL_") {
+        errors.push(syn::Error::new(
+            span,
+            format!("the layer name `{name}` would clash with the macro's hidden items (`__MODEL_…`); choose another name"),
+        ));
+        return None;
+    }
+    if !taken.insert(upper.clone()) {
+        errors.push(syn::Error::new(
+            span,
+            format!("duplicate layer name `{name}`: every layer needs its own name (the per-layer constant is `{upper}`); rename one"),
+        ));
+        return None;
+    }
+    let field = match &l.name {
+        Some(n) => Some(n.clone()),
+        None => ident(name, span),
+    };
+    match (field, ident(&upper, span)) {
+        (Some(field), Some(constant)) => Some(LayerIdents { field, constant }),
+        _ => {
+            errors.push(syn::Error::new(
+                span,
+                format!("the layer name `{name}` has no upper-case form `{upper}` that Rust accepts as a constant's name; choose another name"),
+            ));
+            None
+        }
+    }
+}
+
+/// `s` as an identifier at `span`, or `None` when Rust does not accept it as one
+/// (`Ident::new` would panic).
+fn ident(s: &str, span: Span) -> Option<Ident> {
+    let plain = !s.is_empty()
+        && s != "_"
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    // `Ident::new` accepts any plain ASCII word (keywords too, which these names never
+    // are); `syn` checks the rest (non-ASCII names) without panicking.
+    let mut ident = if plain {
+        Ident::new(s, span)
+    } else {
+        syn::parse_str::<Ident>(s).ok()?
+    };
+    ident.set_span(span);
+    Some(ident)
+}
+
+/// The kind named `ident`, or an error with the nearest kind's name.
 fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
     let name = ident.to_string();
     if let Some(k) = Kind::from_name(&name) {
@@ -225,102 +314,6 @@ fn lookup_kind(ident: &Ident, errors: &mut Vec<syn::Error>) -> Option<Kind> {
         format!("unknown layer kind `{name}`{hint}"),
     ));
     None
-}
-
-/// Storage for the values of one expansion.
-struct Arenas<'a> {
-    values: &'a Arena<Value<'a>>,
-    strings: &'a Arena<String>,
-}
-
-/// Builds one layer (and its nested layers) with `model-core`'s builder, reporting argument
-/// errors at the argument.
-fn build_layer<'a>(
-    def: &LayerDef,
-    kind: Kind,
-    const_params: &HashSet<String>,
-    arenas: &Arenas<'a>,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Layer> {
-    let mut args = Vec::new();
-    let mut ok = true;
-    for a in &def.args {
-        let name = a
-            .name
-            .as_ref()
-            .map(|n| arenas.strings.alloc(n.to_string()).as_str());
-        match value(&a.value, const_params, arenas, errors) {
-            Some(v) => args.push(Arg { name, value: v }),
-            None => ok = false,
-        }
-    }
-    if !ok {
-        return None;
-    }
-    match build(kind, &args) {
-        Ok(layer) => Some(layer),
-        Err(e) => {
-            let span = match e.arg().and_then(|i| def.args.get(i)) {
-                Some(arg) => match (&arg.name, e) {
-                    (Some(n), ArgError::Unknown { .. } | ArgError::Duplicate { .. }) => n.span(),
-                    _ => arg.value.span(),
-                },
-                None => def.kind.span(),
-            };
-            errors.push(syn::Error::new(span, e.describe(kind, &args)));
-            None
-        }
-    }
-}
-
-fn value<'a>(
-    v: &ValueDef,
-    const_params: &HashSet<String>,
-    arenas: &Arenas<'a>,
-    errors: &mut Vec<syn::Error>,
-) -> Option<Value<'a>> {
-    Some(match v {
-        ValueDef::Int(i, _) => Value::Int(*i),
-        ValueDef::Float(f, _) => Value::Float(*f),
-        ValueDef::Bool(b, _) => Value::Bool(*b),
-        ValueDef::Str(s, _) => Value::Str(arenas.strings.alloc(s.clone())),
-        ValueDef::Ident(i) => {
-            let word = i.to_string();
-            if const_params.contains(&word) {
-                Value::Unknown
-            } else if word == "None" {
-                Value::None
-            } else if let Some(kind) = Kind::from_name(&word) {
-                let nested = LayerDef {
-                    name: None,
-                    kind: i.clone(),
-                    args: Vec::new(),
-                };
-                let layer = build_layer(&nested, kind, const_params, arenas, errors)?;
-                Value::Layer(leak(layer))
-            } else {
-                Value::Str(arenas.strings.alloc(word))
-            }
-        }
-        ValueDef::Tuple(items, _) => {
-            let mut out = Vec::new();
-            for item in items {
-                out.push(value(item, const_params, arenas, errors)?);
-            }
-            Value::Tuple(arenas.values.alloc_extend(out))
-        }
-        ValueDef::Layer(l) => {
-            let kind = lookup_kind(&l.kind, errors)?;
-            let layer = build_layer(l, kind, const_params, arenas, errors)?;
-            Value::Layer(leak(layer))
-        }
-    })
-}
-
-/// Nested layers are `'static` in `model-core` (they live in `const` items); at expansion a
-/// wrapped layer is leaked, a few dozen bytes per wrapper per expansion.
-fn leak(layer: Layer) -> &'static Layer {
-    Box::leak(Box::new(layer))
 }
 
 fn lint(

@@ -1,0 +1,260 @@
+//! The run-time methods: construction, weights I/O, inference and training, all through
+//! `model-core`'s executor on the model's `const` layer descriptions. A model with mistakes
+//! gets the same methods with placeholder bodies, so that code calling them stays quiet.
+
+use proc_macro2::{Delimiter, Group, TokenStream};
+use quote::quote;
+
+use super::{Mode, Shapes};
+use crate::ast::ModelDef;
+use crate::check::Plan;
+
+/// `[[f32; 3]; 256]`-style nested array type for a shape whose dimensions are all given
+/// (literals, or the const generic parameters named in `dims`).
+fn array_type(dims: &[TokenStream]) -> TokenStream {
+    dims.iter()
+        .rev()
+        .fold(quote!(f32), |inner, d| quote!([#inner; #d]))
+}
+
+/// Flattens a nested-array place expression of rank `rank` into an `f32` slice.
+fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
+    let step = if mutable {
+        quote!(.as_flattened_mut())
+    } else {
+        quote!(.as_flattened())
+    };
+    let steps = (1..rank).map(|_| step.clone());
+    if rank == 1 {
+        if mutable {
+            quote!(&mut #place[..])
+        } else {
+            quote!(&#place[..])
+        }
+    } else {
+        quote!(#place #(#steps)*)
+    }
+}
+
+/// The run-time methods, on the weights fields of the layers whose names are usable.
+pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) -> TokenStream {
+    let p = quote!(__m);
+    let fields: Vec<_> = plan
+        .layers
+        .iter()
+        .filter_map(|l| l.idents.as_ref().map(|i| &i.field))
+        .collect();
+    let count = fields.len();
+    let phantom =
+        super::phantom(def).map(|_| quote!(__model_phantom: ::core::marker::PhantomData,));
+    let model = mode == Mode::Checked;
+    // Chooses the body, building only the one used: the real one, or the placeholder's. A
+    // group is placed in the method without copying its tokens.
+    let body = |real: &dyn Fn() -> TokenStream, placeholder: &dyn Fn() -> TokenStream| {
+        Group::new(Delimiter::Brace, if model { real() } else { placeholder() })
+    };
+    let invalid = quote!(#p::invalid_model(Self::NAME));
+    let names = if model {
+        let names = plan.layers.iter().map(|l| &l.name);
+        quote! {
+            #[doc(hidden)]
+            const __MODEL_NAMES: [&'static str; #count] = [#(#names),*];
+        }
+    } else {
+        quote!()
+    };
+
+    let init = body(
+        &|| {
+            quote! {
+                match ::model::runtime::init_model(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, seed) {
+                    ::core::result::Result::Ok(weights) => Self::from_layer_weights(weights),
+                    // Every layer was evaluated at compile time, so initialization cannot fail.
+                    ::core::result::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
+                }
+            }
+        },
+        &|| quote!(Self::from_layer_weights(::std::vec::Vec::new())),
+    );
+    let load = body(
+        &|| {
+            quote! {
+                ::model::runtime::load_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT)
+                    .map(Self::from_layer_weights)
+            }
+        },
+        &|| quote!(::core::result::Result::Err(::model::LoadError::Model(#invalid))),
+    );
+    let save = body(
+        &|| {
+            quote! {
+                ::model::runtime::save_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights())
+            }
+        },
+        &|| quote!(::core::result::Result::Err(::std::io::Error::other(#invalid.message))),
+    );
+    let predict = body(
+        &|| {
+            quote! {
+                let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
+                ::model::runtime::predict(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch)
+            }
+        },
+        &|| quote!(::core::result::Result::Err(#invalid)),
+    );
+    let predict_into = body(
+        &|| {
+            quote! {
+                let batch = #p::batch_of(x.len(), &Self::__MODEL_INPUT)?;
+                ::model::runtime::predict_into(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch, out, workspace)
+            }
+        },
+        &|| quote!(::core::result::Result::Err(#invalid)),
+    );
+    let train_error = || {
+        quote! {
+            ::core::result::Result::Err(::model::train::TrainError { message: #invalid.message })
+        }
+    };
+    let fit = body(
+        &|| {
+            quote! {
+                let options = ::model::train::FitOptions {
+                    layer_names: options.layer_names.or(::core::option::Option::Some(&Self::__MODEL_NAMES)),
+                    ..options
+                };
+                let mut weights = ::std::vec![#(::core::mem::take(&mut self.#fields)),*];
+                let result = ::model::train::fit(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &mut weights, train, options);
+                *self = Self::from_layer_weights(weights);
+                result
+            }
+        },
+        &train_error,
+    );
+    let evaluate = body(
+        &|| {
+            quote! {
+                ::model::train::evaluate(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), data, loss, 32)
+            }
+        },
+        &train_error,
+    );
+    let predict_one = predict_one(shapes, mode);
+
+    quote! {
+        #names
+
+        /// A model with Keras's default initializers (`glorot_uniform` kernels, orthogonal
+        /// recurrent kernels, zero biases, …), deterministic for `seed`.
+        pub fn init(seed: u64) -> Self #init
+
+        /// Loads weights saved by [`Self::save`] (safetensors, tensors named
+        /// `"{layer}/{weight}"` in Keras's layouts). Every missing tensor, wrong dtype or
+        /// wrong shape is reported by name.
+        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::model::LoadError> #load
+
+        /// Saves the weights as safetensors, writing a temporary file then renaming it, so
+        /// that a half-written file never replaces a good one.
+        pub fn save(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> ::std::io::Result<()> #save
+
+        /// The weights of every layer, in order (empty for layers without weights).
+        pub fn layer_weights(&self) -> [&::model::LayerWeights; #count] {
+            [#(&self.#fields),*]
+        }
+
+        /// The model from per-layer weights in order; missing layers get no weights (and
+        /// inference then reports them).
+        pub fn from_layer_weights(weights: ::std::vec::Vec<::model::LayerWeights>) -> Self {
+            let mut weights = weights.into_iter();
+            Self { #(#fields: weights.next().unwrap_or_default(),)* #phantom }
+        }
+
+        /// Runs a batch: `x` holds whole samples of `INPUT_SHAPE`, one after the other;
+        /// returns as many samples of `OUTPUT_SHAPE`. A buffer that is not a whole number of
+        /// samples is an error, never a panic.
+        pub fn predict(&self, x: &[f32]) -> ::core::result::Result<::std::vec::Vec<f32>, ::model::RuntimeError> #predict
+
+        /// [`Self::predict`] into a caller's buffer, with a reusable workspace: after the
+        /// first call for a batch size, nothing is allocated.
+        pub fn predict_into(
+            &self,
+            x: &[f32],
+            out: &mut [f32],
+            workspace: &mut ::model::Workspace,
+        ) -> ::core::result::Result<(), ::model::RuntimeError> #predict_into
+
+        /// Trains the model on `train` (Keras's `fit`): mini-batches, the optimizer and loss of
+        /// `options`, a progress bar per epoch in a terminal, validation, checkpoints.
+        /// Returns the per-epoch metrics. The weights are updated in place; on an error they
+        /// stay as the last completed step left them.
+        pub fn fit(
+            &mut self,
+            train: &::model::data::Dataset,
+            options: ::model::train::FitOptions<'_>,
+        ) -> ::core::result::Result<::model::train::History, ::model::train::TrainError> #fit
+
+        /// The loss and accuracy on `data` in inference mode (Keras's `evaluate`), 32 samples
+        /// at a time.
+        pub fn evaluate(
+            &self,
+            data: &::model::data::Dataset,
+            loss: ::model::train::Loss,
+        ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
+
+        #predict_one
+    }
+}
+
+/// `predict_one`, the typed single-sample entry point. Its types need the shapes'
+/// dimensions as tokens; an output dimension that depends on const generics cannot be named
+/// in a type here, so the checked model then has no `predict_one`. A placeholder takes and
+/// returns whatever the caller's code asks for where a shape is not known.
+fn predict_one(shapes: &Shapes, mode: Mode) -> TokenStream {
+    let doc = quote! {
+        /// Runs one sample whose shape is checked by its type: a sample of another
+        /// shape does not compile.
+    };
+    let input = shapes.input_known.then(|| array_type(&shapes.input));
+    let output = shapes.output_known.then(|| array_type(&shapes.output));
+    match mode {
+        Mode::Checked => {
+            let (Some(input_type), Some(output_type)) = (input, output) else {
+                return quote!();
+            };
+            if shapes.output.is_empty() {
+                return quote!();
+            }
+            let x_flat = flatten(quote!(x), shapes.input.len(), false);
+            let y_flat = flatten(quote!(y), shapes.output.len(), true);
+            let zero = shapes
+                .output
+                .iter()
+                .rev()
+                .fold(quote!(0.0f32), |inner, d| quote!([#inner; #d]));
+            quote! {
+                #doc
+                pub fn predict_one(&self, x: &#input_type) -> ::core::result::Result<#output_type, ::model::RuntimeError> {
+                    let mut y: #output_type = #zero;
+                    self.predict_into(#x_flat, #y_flat, &mut ::model::Workspace::new())?;
+                    ::core::result::Result::Ok(y)
+                }
+            }
+        }
+        Mode::Placeholder => {
+            let (input_param, input_type) = match input {
+                Some(t) => (quote!(), t),
+                None => (quote!(__X: ?::core::marker::Sized,), quote!(__X)),
+            };
+            let (output_param, output_type) = match output {
+                Some(t) => (quote!(), t),
+                None => (quote!(__Y,), quote!(__Y)),
+            };
+            quote! {
+                #doc
+                pub fn predict_one<#input_param #output_param>(&self, x: &#input_type) -> ::core::result::Result<#output_type, ::model::RuntimeError> {
+                    ::core::result::Result::Err(__m::invalid_model(Self::NAME))
+                }
+            }
+        }
+    }
+}

@@ -7,9 +7,9 @@
 
 use serde_json::Value as Json;
 
-use crate::layer::{build, Arg, Kind, Layer};
+use crate::layer::{build, keep_numbers, Arg, Kind, Layer};
 use crate::shape::Shape;
-use crate::value::{ArgType, Value};
+use crate::value::Value;
 
 /// Config keys that carry no shape or parameter information (or only defaults we share).
 const IGNORED: &[&str] = &[
@@ -76,21 +76,6 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
     }
     keep_numbers(kind, &mut args);
     build(kind, &args).map_err(|e| e.describe(kind, &args))
-}
-
-/// Turns the tuples of the arguments that keep numbers (`Normalization`'s mean, a
-/// per-channel `Rescaling`) into [`Value::Numbers`], leaked to be `'static` (a few values
-/// per such argument).
-pub fn keep_numbers(kind: Kind, args: &mut [Arg<'static>]) {
-    for i in 0..args.len() {
-        let takes_numbers = crate::layer::spec_of(kind, args, i)
-            .is_some_and(|s| matches!(s.ty, ArgType::Numbers | ArgType::OptNumbers));
-        if let (true, Value::Tuple(items)) = (takes_numbers, args[i].value) {
-            if let Some(numbers) = crate::value::numbers_of(items) {
-                args[i].value = Value::Numbers(Box::leak(numbers.into_boxed_slice()));
-            }
-        }
-    }
 }
 
 /// A model file of the reference corpus.

@@ -56,6 +56,17 @@ pub trait Model {
     const PARAM_BYTES: usize;
     /// Multiply-accumulates for one sample.
     const MACS: usize;
+    /// Every input's shape, in order (one for a sequential model).
+    const INPUT_SHAPES: &'static [&'static [usize]];
+    /// Every output's shape, in order.
+    const OUTPUT_SHAPES: &'static [&'static [usize]];
+    /// Every input's name, as Keras names them.
+    const INPUT_NAMES: &'static [&'static str];
+    /// Every output's name: the name of the layer that makes it.
+    const OUTPUT_NAMES: &'static [&'static str];
+    /// Bytes per sample of the forward pass's activation buffers, from the tensors'
+    /// lifetimes (a layer's own scratch aside).
+    const SCRATCH_BYTES: usize;
 
     /// The Keras summary table (`Display`); `.with_macs()` for the wider one.
     fn summary() -> Summary {

@@ -176,6 +176,23 @@ pub const fn output_shape(input: Shape, layers: &[LayerInfo]) -> Shape {
     }
 }
 
+/// The sequential executor's activation memory per sample, in values: two buffers (each
+/// layer reads one and writes the other), each as large as the largest output but the
+/// last (which goes to the caller's buffer).
+pub const fn stack_scratch(layers: &[LayerInfo]) -> usize {
+    let mut largest = 0;
+    let mut i = 0;
+    while i + 1 < layers.len() {
+        if let Some(n) = layers[i].output_shape.elements() {
+            if n > largest {
+                largest = n;
+            }
+        }
+        i += 1;
+    }
+    2 * largest
+}
+
 /// Keras's automatic name stem for a class (`Conv2D` → `conv2d`), by its `to_snake_case`.
 pub fn snake_case(class: &str) -> String {
     let chars: Vec<char> = class.chars().collect();

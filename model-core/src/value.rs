@@ -351,7 +351,7 @@ pub const fn check(ty: ArgType, v: &Value) -> Result<Checked, ValueProblem> {
             _ => Err(ValueProblem::WrongType),
         },
         ArgType::Numbers => match v {
-            Value::Numbers(items) if items.is_empty() => Err(ValueProblem::WrongLength),
+            Value::Numbers([]) => Err(ValueProblem::WrongLength),
             Value::Numbers(items) => Ok(Checked::Numbers(Numbers::Each(items))),
             // A tuple that was not turned into `Numbers` (see `Value::Numbers`).
             Value::Tuple(_) => Err(ValueProblem::WrongType),

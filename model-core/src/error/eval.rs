@@ -358,7 +358,12 @@ impl EvalError {
                 from(m, inputs, first);
                 m.str(" and ").shape(&b);
                 from(m, inputs, second);
-                m.str(" on axis ").num(axis);
+                if axis + 1 == a.rank() {
+                    m.str(" on the last axis");
+                } else {
+                    // Keras counts the batch as axis 0.
+                    m.str(" on axis ").num(axis + 1);
+                }
                 if a.rank() == b.rank() {
                     m.str(", but they differ on another axis; every axis but the concatenation axis must agree");
                 } else {

@@ -305,6 +305,33 @@ pub const fn eval_graph(
     Ok(())
 }
 
+/// Each layer's input shape at its first call (a layer never called, and a merge, which has
+/// no weights, get the scalar shape): what its weights are made for.
+pub fn layer_inputs(g: &Graph, tensors: &[Shape]) -> Vec<Shape> {
+    (0..g.layers.len())
+        .map(|l| {
+            first_call(g, l, g.nodes.len())
+                .and_then(|k| g.nodes[k].inputs.first())
+                .map_or(Shape::SCALAR, |&t| tensors[t])
+        })
+        .collect()
+}
+
+/// A layer's entry from the evaluations of its calls: the first call's output shape and
+/// the parameters once, the MACs of every call.
+pub const fn layer_info(name: &'static str, layer: &Layer, calls: &[LayerEval]) -> LayerInfo {
+    if calls.is_empty() {
+        return LayerInfo::EMPTY;
+    }
+    let mut info = LayerInfo::from_eval(name, layer, &calls[0]);
+    let mut i = 1;
+    while i < calls.len() {
+        info.macs += calls[i].macs;
+        i += 1;
+    }
+    info
+}
+
 /// One call in `const` context (generated code: one item per node, spanned at its tokens),
 /// panicking (a compile error at the instantiation of a generic graph model) with the
 /// layer's message. `name` is the layer's name, `input_names` the producers of its inputs.

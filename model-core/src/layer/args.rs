@@ -334,3 +334,19 @@ pub fn spec_of(kind: Kind, args: &[Arg], i: usize) -> Option<ArgSpec> {
         }
     }
 }
+
+/// Turns the tuples of the arguments that keep numbers (`Normalization`'s mean, a
+/// per-channel `Rescaling`) into [`Value::Numbers`], leaked to be `'static` (a few values
+/// per such argument). Every producer of arguments calls it before [`build`]: the Keras
+/// reader, the macro's checker and its graph interpreter.
+pub fn keep_numbers(kind: Kind, args: &mut [Arg<'_>]) {
+    for i in 0..args.len() {
+        let takes_numbers = spec_of(kind, args, i)
+            .is_some_and(|s| matches!(s.ty, ArgType::Numbers | ArgType::OptNumbers));
+        if let (true, Value::Tuple(items)) = (takes_numbers, args[i].value) {
+            if let Some(numbers) = crate::value::numbers_of(items) {
+                args[i].value = Value::Numbers(Box::leak(numbers.into_boxed_slice()));
+            }
+        }
+    }
+}

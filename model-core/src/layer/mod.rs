@@ -57,7 +57,9 @@ pub(crate) mod window;
 #[cfg(test)]
 pub(crate) use self::args::test_layer;
 pub(crate) use self::args::{arg, req};
-pub use self::args::{build, describe_value, find_arg, spec_of, Arg, ArgError, ArgSpec};
+pub use self::args::{
+    build, describe_value, find_arg, keep_numbers, spec_of, Arg, ArgError, ArgSpec,
+};
 
 pub use self::activation::{Activation, LeakyReLU, PReLU, ReLU, Softmax, ELU};
 pub use self::convolution::{transpose_output, window_output, Conv, ConvOp, Padding};

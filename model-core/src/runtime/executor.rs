@@ -10,19 +10,26 @@ use crate::shape::Shape;
 
 /// Buffers reused across calls of [`predict_into`]: two for the layers' outputs (each
 /// layer reads one and writes the other) and one of scratch (im2col columns, recurrent
-/// state). They grow to what the largest call needed and never shrink, so after the first
-/// call with a given model and batch size nothing is allocated.
+/// state), and a graph model's planned buffers. They grow to what the largest call needed
+/// and never shrink, so after the first call with a given model and batch size nothing is
+/// allocated.
 #[derive(Debug, Default)]
 pub struct Workspace {
     ping: Vec<f32>,
     pong: Vec<f32>,
     scratch: Vec<f32>,
+    graph: crate::graph::GraphWorkspace,
 }
 
 impl Workspace {
     /// An empty workspace; it grows on first use.
     pub fn new() -> Workspace {
         Workspace::default()
+    }
+
+    /// The buffers of a graph model's forward pass (its plan's).
+    pub fn graph(&mut self) -> &mut crate::graph::GraphWorkspace {
+        &mut self.graph
     }
 }
 
@@ -135,6 +142,7 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
         ping,
         pong,
         scratch: scratch_buf,
+        ..
     } = workspace;
     for (b, want) in [
         (&mut *ping, buffer),

@@ -327,29 +327,47 @@ pub fn load(
 /// Tensor names and shapes of one layer.
 type Named = Vec<(String, Vec<usize>)>;
 
-/// Each layer's tensor names and shapes, `"{layer_name}/{weight_name}"`.
-fn model_names(
+/// Each layer's tensor names and shapes, `"{layer_name}/{weight_name}"`, layer `i` on the
+/// input shape `inputs[i]`.
+fn layer_names(
     names: &[&str],
     layers: &[Layer],
-    input: Shape,
+    inputs: &[Shape],
 ) -> Result<Vec<Named>, super::RuntimeError> {
-    if names.len() != layers.len() {
+    if names.len() != layers.len() || inputs.len() != layers.len() {
         return Err(super::RuntimeError::new(format!(
-            "{} layer names for {} layers",
+            "{} layer names and {} input shapes for {} layers",
             names.len(),
+            inputs.len(),
             layers.len()
         )));
     }
-    let mut shape = input;
     let mut out = Vec::with_capacity(layers.len());
-    for (i, (layer, name)) in layers.iter().zip(names).enumerate() {
-        let s = specs(layer, &shape).map_err(|e| e.at(i))?;
-        out.push(
-            s.as_slice()
+    for (i, ((layer, name), input)) in layers.iter().zip(names).zip(inputs).enumerate() {
+        // A layer called on a list (a merge) has no weights.
+        let s = match layer.config.merge() {
+            Some(_) => Vec::new(),
+            None => specs(layer, input)
+                .map_err(|e| e.at(i))?
+                .as_slice()
                 .iter()
                 .map(|w| (format!("{name}/{}", w.name), w.shape.dims().to_vec()))
                 .collect(),
-        );
+        };
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Each layer's input shape in a straight stack of `layers` on `input`.
+pub(crate) fn chain_inputs(
+    layers: &[Layer],
+    input: Shape,
+) -> Result<Vec<Shape>, super::RuntimeError> {
+    let mut shape = input;
+    let mut out = Vec::with_capacity(layers.len());
+    for (i, layer) in layers.iter().enumerate() {
+        out.push(shape);
         shape = eval_output(layer, &shape).map_err(|e| e.at(i))?;
     }
     Ok(out)
@@ -364,7 +382,32 @@ pub fn save_model<W: Borrow<LayerWeights>>(
     input: Shape,
     weights: &[W],
 ) -> std::io::Result<()> {
-    let expected = model_names(names, layers, input).map_err(|e| invalid(e.to_string()))?;
+    let inputs = chain_inputs(layers, input).map_err(|e| invalid(e.to_string()))?;
+    save_layers(path, names, layers, &inputs, weights)
+}
+
+/// Loads the weights [`save_model`] wrote for the same layers, names and input shape.
+/// Every missing or mismatched tensor is reported, by name, in one error.
+pub fn load_model(
+    path: impl AsRef<Path>,
+    names: &[&str],
+    layers: &[Layer],
+    input: Shape,
+) -> Result<Vec<LayerWeights>, LoadError> {
+    let inputs = chain_inputs(layers, input).map_err(LoadError::Model)?;
+    load_layers(path, names, layers, &inputs)
+}
+
+/// [`save_model`] for layers each on its own input shape (a graph model's layers, on the
+/// input of their first call).
+pub fn save_layers<W: Borrow<LayerWeights>>(
+    path: impl AsRef<Path>,
+    names: &[&str],
+    layers: &[Layer],
+    inputs: &[Shape],
+    weights: &[W],
+) -> std::io::Result<()> {
+    let expected = layer_names(names, layers, inputs).map_err(|e| invalid(e.to_string()))?;
     if weights.len() != layers.len() {
         return Err(invalid(format!(
             "{} sets of weights for {} layers",
@@ -396,15 +439,14 @@ pub fn save_model<W: Borrow<LayerWeights>>(
     save(path, &tensors)
 }
 
-/// Loads the weights [`save_model`] wrote for the same layers, names and input shape.
-/// Every missing or mismatched tensor is reported, by name, in one error.
-pub fn load_model(
+/// [`load_model`] for layers each on its own input shape.
+pub fn load_layers(
     path: impl AsRef<Path>,
     names: &[&str],
     layers: &[Layer],
-    input: Shape,
+    inputs: &[Shape],
 ) -> Result<Vec<LayerWeights>, LoadError> {
-    let expected = model_names(names, layers, input).map_err(LoadError::Model)?;
+    let expected = layer_names(names, layers, inputs).map_err(LoadError::Model)?;
     let flat: Vec<(&str, &[usize])> = expected
         .iter()
         .flatten()

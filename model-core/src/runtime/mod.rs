@@ -40,7 +40,9 @@ use crate::shape::Shape;
 pub use self::executor::{output_shape, predict, predict_into, Workspace};
 pub(crate) use self::init::Rng;
 pub use self::init::{init, init_model};
-pub use self::io::{load, load_model, read, save, save_model, LoadError, LoadProblem};
+pub use self::io::{
+    load, load_layers, load_model, read, save, save_layers, save_model, LoadError, LoadProblem,
+};
 pub(crate) use self::weights::{check_model, check_weights, Init, Spec, Specs};
 pub use self::weights::{weight_specs, WeightSpec};
 

@@ -22,9 +22,187 @@ use super::tape::Tape;
 use super::target::{Target, TrainError};
 use super::History;
 use crate::data::Dataset;
-use crate::layer::Layer;
+use crate::graph::tape::GraphTape;
+use crate::graph::{self, Graph};
+use crate::layer::{Activation, Layer};
 use crate::runtime::{self, LayerWeights, Workspace};
 use crate::shape::Shape;
+
+/// What `fit` and `evaluate` run: a straight stack of layers on one input, or a graph with
+/// one input and one output.
+#[derive(Clone, Copy)]
+enum Net<'a> {
+    Stack {
+        layers: &'a [Layer],
+        input: Shape,
+    },
+    Graph {
+        graph: &'a Graph<'a>,
+        tensors: &'a [Shape],
+    },
+}
+
+/// A [`Net`]'s training state.
+enum NetTape {
+    Stack(Tape),
+    Graph(Box<GraphTape>),
+}
+
+impl<'a> Net<'a> {
+    fn layers(&self) -> &'a [Layer] {
+        match *self {
+            Net::Stack { layers, .. } => layers,
+            Net::Graph { graph, .. } => graph.layers,
+        }
+    }
+
+    fn input(&self) -> Result<Shape, TrainError> {
+        match *self {
+            Net::Stack { input, .. } => Ok(input),
+            Net::Graph { graph, .. } => match graph.inputs {
+                [one] => Ok(*one),
+                other => Err(TrainError::new(format!(
+                    "`fit` and `evaluate` take a dataset of one input; this model has {}",
+                    other.len()
+                ))),
+            },
+        }
+    }
+
+    fn output(&self) -> Result<Shape, TrainError> {
+        match *self {
+            Net::Stack { layers, input } => runtime::output_shape(layers, input),
+            Net::Graph { graph, tensors } => match graph.outputs {
+                [one] => Ok(tensors[*one]),
+                other => Err(TrainError::new(format!(
+                    "`fit` and `evaluate` take a dataset of one target; this model has {} outputs",
+                    other.len()
+                ))),
+            },
+        }
+    }
+
+    /// The activation a loss may fold into its gradient: the output layer's, unless the
+    /// output is also read inside the graph.
+    fn output_activation(&self) -> Option<Activation> {
+        match *self {
+            Net::Stack { layers, .. } => layers.last().map(Layer::activation),
+            Net::Graph { graph, .. } => {
+                let t = *graph.outputs.first()?;
+                let node = t.checked_sub(graph.inputs.len())?;
+                let read = graph.nodes.iter().any(|n| n.inputs.contains(&t));
+                (!read).then(|| graph.layers[graph.nodes[node].layer].activation())
+            }
+        }
+    }
+
+    fn tape(&self, weights: &[LayerWeights], seed: u64) -> Result<NetTape, TrainError> {
+        Ok(match *self {
+            Net::Stack { layers, input } => {
+                NetTape::Stack(Tape::new(layers, input, weights, seed)?)
+            }
+            Net::Graph { graph, tensors } => {
+                NetTape::Graph(Box::new(GraphTape::new(graph, tensors, weights, seed)?))
+            }
+        })
+    }
+
+    fn predict_into<W: Borrow<LayerWeights>>(
+        &self,
+        weights: &[W],
+        x: &[f32],
+        batch: usize,
+        out: &mut [f32],
+        workspace: &mut Workspace,
+        planned: Option<&graph::Planned>,
+    ) -> Result<(), TrainError> {
+        match (*self, planned) {
+            (Net::Stack { layers, input }, _) => {
+                runtime::predict_into(layers, input, weights, x, batch, out, workspace)
+            }
+            (Net::Graph { graph, tensors }, Some(p)) => graph::predict_graph_into(
+                graph,
+                tensors,
+                &p.plan(),
+                weights,
+                &[x],
+                batch,
+                &mut [out],
+                workspace.graph(),
+            ),
+            (Net::Graph { .. }, None) => Err(TrainError::new("the graph is not planned")),
+        }
+    }
+
+    fn planned(&self) -> Result<Option<graph::Planned>, TrainError> {
+        match *self {
+            Net::Stack { .. } => Ok(None),
+            Net::Graph { graph, .. } => graph::Planned::new(graph).map(Some),
+        }
+    }
+
+    fn save(
+        &self,
+        path: &std::path::Path,
+        names: &[&str],
+        weights: &[LayerWeights],
+    ) -> std::io::Result<()> {
+        match *self {
+            Net::Stack { layers, input } => {
+                runtime::save_model(path, names, layers, input, weights)
+            }
+            Net::Graph { graph, tensors } => {
+                let inputs = graph::layer_inputs(graph, tensors);
+                runtime::save_layers(path, names, graph.layers, &inputs, weights)
+            }
+        }
+    }
+}
+
+impl NetTape {
+    fn forward<'s>(
+        &'s mut self,
+        net: &Net,
+        weights: &mut [LayerWeights],
+        x: &'s [f32],
+        batch: usize,
+    ) -> Result<&'s [f32], TrainError> {
+        match (self, net) {
+            (NetTape::Stack(t), Net::Stack { layers, .. }) => t.forward(layers, weights, x, batch),
+            (NetTape::Graph(t), Net::Graph { graph, .. }) => {
+                t.forward(graph, weights, &[x], batch)?;
+                Ok(t.output(graph, &[x], 0))
+            }
+            _ => Err(TrainError::new("a tape of another model")),
+        }
+    }
+
+    fn backward(
+        &mut self,
+        net: &Net,
+        weights: &[LayerWeights],
+        x: &[f32],
+        d_out: &[f32],
+        fused: bool,
+    ) -> Result<(), TrainError> {
+        match (self, net) {
+            (NetTape::Stack(t), Net::Stack { layers, .. }) => {
+                t.backward(layers, weights, x, d_out, fused)
+            }
+            (NetTape::Graph(t), Net::Graph { graph, .. }) => {
+                t.backward(graph, weights, &[x], &[d_out], &[fused])
+            }
+            _ => Err(TrainError::new("a tape of another model")),
+        }
+    }
+
+    fn grads(&self) -> &[Vec<Vec<f32>>] {
+        match self {
+            NetTape::Stack(t) => &t.grads,
+            NetTape::Graph(t) => &t.grads,
+        }
+    }
+}
 
 /// How [`fit`] trains; `..Default::default()` gives Keras's defaults.
 #[derive(Debug)]
@@ -194,10 +372,36 @@ pub fn fit(
     input: Shape,
     weights: &mut [LayerWeights],
     train: &Dataset,
+    options: FitOptions,
+) -> Result<History, TrainError> {
+    fit_net(Net::Stack { layers, input }, weights, train, options)
+}
+
+/// [`fit`] for a graph model of one input and one output (`tensors`: every tensor's shape,
+/// as `graph::eval_graph` gives them). Gradients are summed where a tensor feeds several
+/// layers and over a shared layer's calls.
+pub fn fit_graph(
+    graph: &Graph,
+    tensors: &[Shape],
+    weights: &mut [LayerWeights],
+    train: &Dataset,
+    options: FitOptions,
+) -> Result<History, TrainError> {
+    fit_net(Net::Graph { graph, tensors }, weights, train, options)
+}
+
+fn fit_net(
+    net: Net,
+    weights: &mut [LayerWeights],
+    train: &Dataset,
     mut options: FitOptions,
 ) -> Result<History, TrainError> {
-    let mut tape = Tape::new(layers, input, weights, options.seed)?;
-    let out_shape = tape.output_shape();
+    let layers = net.layers();
+    let input = net.input()?;
+    let mut tape = net.tape(weights, options.seed)?;
+    let planned = net.planned()?;
+
+    let out_shape = net.output()?;
     let width = out_shape.last();
     let loss = options.loss;
     if options.batch_size == 0 {
@@ -232,9 +436,9 @@ pub fn fit(
     let mut progress = Progress::new(steps, options.verbose);
     let mut order_stream = Shuffle::new(options.seed);
     let accuracy_kind = AccuracyKind::for_loss(&loss, width);
-    let fused = layers
-        .last()
-        .is_some_and(|l| loss.fused_activation() == Some(l.activation()));
+    let fused = net
+        .output_activation()
+        .is_some_and(|a| loss.fused_activation() == Some(a));
     let (mut xb, mut yb, mut dense, mut grad) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut workspace = Workspace::new();
     let mut history = History::new();
@@ -252,7 +456,7 @@ pub fn fit(
             train
                 .gather(batch, &mut xb, &mut yb)
                 .map_err(|e| TrainError::caused_by("", e))?;
-            let out = tape.forward(layers, weights, &xb, batch.len())?;
+            let out = tape.forward(&net, weights, &xb, batch.len())?;
             let t = target(&loss, &yb, width, &mut dense);
             grad.resize(out.len(), 0.0);
             let value = if fused {
@@ -271,8 +475,8 @@ pub fn fit(
                 accuracy.update(out, t, width)?;
             }
             mean_loss.update(f64::from(value), batch.len() as f64);
-            tape.backward(layers, weights, &xb, &grad, fused)?;
-            let grads = &tape.grads;
+            tape.backward(&net, weights, &xb, &grad, fused)?;
+            let grads = tape.grads();
             let (mut params, mut gs): (Vec<&mut [f32]>, Vec<&[f32]>) = (Vec::new(), Vec::new());
             for (w, g) in weights.iter_mut().zip(grads) {
                 for (t, g) in w.tensors.iter_mut().zip(g) {
@@ -291,7 +495,15 @@ pub fn fit(
             progress.update(step + 1, &logs);
         }
         if let Some(v) = validation {
-            let e = evaluate_with(layers, input, weights, v, &loss, batch_size, &mut workspace)?;
+            let e = evaluate_with(
+                net,
+                weights,
+                v,
+                &loss,
+                batch_size,
+                &mut workspace,
+                planned.as_ref(),
+            )?;
             let mut val = Logs::new();
             if options.accuracy {
                 val.insert(ACCURACY, e.accuracy);
@@ -303,7 +515,7 @@ pub fn fit(
         history.push(epoch, &logs);
         if let Some(path) = &options.checkpoint {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            runtime::save_model(path, &names, layers, input, weights)
+            net.save(path, &names, weights)
                 .map_err(|e| TrainError::caused_by("cannot save the checkpoint", e))?;
         }
     }
@@ -322,26 +534,49 @@ pub fn evaluate<W: Borrow<LayerWeights>>(
     batch_size: usize,
 ) -> Result<Evaluation, TrainError> {
     evaluate_with(
-        layers,
-        input,
+        Net::Stack { layers, input },
         weights,
         data,
         &loss,
         batch_size,
         &mut Workspace::new(),
+        None,
+    )
+}
+
+/// [`evaluate`] for a graph model of one input and one output.
+pub fn evaluate_graph<W: Borrow<LayerWeights>>(
+    graph: &Graph,
+    tensors: &[Shape],
+    weights: &[W],
+    data: &Dataset,
+    loss: Loss,
+    batch_size: usize,
+) -> Result<Evaluation, TrainError> {
+    let net = Net::Graph { graph, tensors };
+    let planned = net.planned()?;
+    evaluate_with(
+        net,
+        weights,
+        data,
+        &loss,
+        batch_size,
+        &mut Workspace::new(),
+        planned.as_ref(),
     )
 }
 
 fn evaluate_with<W: Borrow<LayerWeights>>(
-    layers: &[Layer],
-    input: Shape,
+    net: Net,
     weights: &[W],
     data: &Dataset,
     loss: &Loss,
     batch_size: usize,
     workspace: &mut Workspace,
+    planned: Option<&graph::Planned>,
 ) -> Result<Evaluation, TrainError> {
-    let out_shape = runtime::output_shape(layers, input)?;
+    let input = net.input()?;
+    let out_shape = net.output()?;
     let per_out = runtime::batch_len(&out_shape, 1)?;
     let width = out_shape.last();
     if batch_size == 0 {
@@ -360,7 +595,7 @@ fn evaluate_with<W: Borrow<LayerWeights>>(
         let x = &data.x[start * per_in..(start + n) * per_in];
         let labels = &data.y[start..start + n];
         out.resize(n * per_out, 0.0);
-        runtime::predict_into(layers, input, weights, x, n, &mut out, workspace)?;
+        net.predict_into(weights, x, n, &mut out, workspace, planned)?;
         let t = target(loss, labels, width, &mut dense);
         mean_loss.update(f64::from(loss.loss(&out, t, width)?), n as f64);
         accuracy.update(&out, t, width)?;

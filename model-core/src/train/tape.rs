@@ -89,11 +89,6 @@ impl Tape {
         })
     }
 
-    /// The output shape, without batch.
-    pub fn output_shape(&self) -> Shape {
-        self.shapes[self.shapes.len() - 1]
-    }
-
     /// The training forward pass on `batch` samples `x`; returns the outputs. Batch
     /// normalization's moving statistics are updated in `weights`.
     pub fn forward(

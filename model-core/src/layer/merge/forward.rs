@@ -152,10 +152,10 @@ impl DotPlan {
             let strides = crate::runtime::kernels::strides_of(s.dims());
             let mut dims = Vec::new();
             let mut st = Vec::new();
-            for d in 0..s.rank() {
+            for (d, &stride) in strides.iter().enumerate().take(s.rank()) {
                 if d != skip {
                     dims.push(s.dim(d));
-                    st.push(strides[d]);
+                    st.push(stride);
                 }
             }
             let mut offsets = Vec::new();

@@ -87,18 +87,34 @@ pub mod tune;
 /// Items the generated code names by absolute path; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use model_core::layer::{Arg, Kind, Layer};
-    pub use model_core::model::{expect_layer, expect_layer_built, output_shape, Totals};
+    pub use model_core::graph::{
+        expect_call, init_graph, layer_info, plan, predict_graph_into, Graph, Node, Plan, Slot,
+    };
+    pub use model_core::layer::{Arg, Kind, Layer, LayerEval};
+    pub use model_core::model::{
+        expect_layer, expect_layer_built, output_shape, stack_scratch, Totals,
+    };
     pub use model_core::{LayerInfo, Shape, Summary, Value};
+
+    /// The number of values of `batch` samples of `shape`, or an error when it overflows.
+    pub fn batch_len(shape: &Shape, batch: usize) -> Result<usize, crate::RuntimeError> {
+        shape
+            .elements()
+            .and_then(|n| n.checked_mul(batch))
+            .ok_or_else(|| {
+                crate::Error::new(format!(
+                    "{batch} samples of {shape} are more values than memory can address"
+                ))
+            })
+    }
 
     /// The error of every run-time method of a model with mistakes (`model!` reports them
     /// as compile errors, so the program never runs; the methods exist so that the code
     /// calling them does not add errors of its own).
     pub fn invalid_model(name: &str) -> crate::RuntimeError {
-        crate::RuntimeError {
-            layer: None,
-            message: format!("`{name}` has mistakes that `model!` reported at compile time"),
-        }
+        crate::Error::new(format!(
+            "`{name}` has mistakes that `model!` reported at compile time"
+        ))
     }
 
     /// The batch size of a flat buffer of `len` values, or an error when it is not a whole

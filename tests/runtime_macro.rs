@@ -220,3 +220,23 @@ fn a_save_into_a_missing_directory_names_the_file() {
     let missing = Mlp::load(&path).err().expect("no file").to_string();
     assert!(missing.contains(&path.display().to_string()), "{missing}");
 }
+
+model! {
+    /// Per-channel preprocessing: the tuples are kept as numbers in the model.
+    pub struct Preprocess {
+        input: [2],
+        Rescaling(scale = (0.5, 2.0), offset = 1.0),
+        Normalization(mean = (1.0, -1), variance = (4.0, 1.0)),
+    }
+}
+
+#[test]
+fn per_channel_preprocessing_keeps_its_numbers() {
+    let model = Preprocess::init(0);
+    let out = model.predict(&[2.0, 3.0]).expect("predict");
+    // Rescaling: (2*0.5+1, 3*2+1) = (2, 7); Normalization: ((2-1)/2, (7+1)/1) = (0.5, 8).
+    assert!((out[0] - 0.5).abs() < 1e-6, "{out:?}");
+    assert!((out[1] - 8.0).abs() < 1e-5, "{out:?}");
+}
+
+static_assertions::const_assert_eq!(Preprocess::PARAMS, 0);

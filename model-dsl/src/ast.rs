@@ -24,6 +24,8 @@ pub struct ModelDef {
     pub input: Option<InputDef>,
     /// The layers that parsed, in order.
     pub layers: Vec<LayerDef>,
+    /// The body of a graph model (Keras's functional API), instead of `input` and `layers`.
+    pub graph: Option<crate::graph::GraphDef>,
 }
 
 /// `input: [d0, d1, …]`.
@@ -101,6 +103,13 @@ pub fn parse(input: TokenStream, errors: &mut Vec<syn::Error>) -> Option<ModelDe
         }
     };
     let (mut def, body, brace_span) = header;
+    if crate::graph::is_graph(&body) {
+        match crate::graph::parse(body) {
+            Ok(g) => def.graph = Some(g),
+            Err(e) => errors.push(e),
+        }
+        return Some(def);
+    }
     let items = split_commas(body);
     let mut items = items.into_iter();
     match items.next() {
@@ -193,6 +202,7 @@ fn parse_header(input: ParseStream) -> syn::Result<(ModelDef, TokenStream, Span)
         generics,
         input: None,
         layers: Vec::new(),
+        graph: None,
     };
     Ok((def, body, brace.span.join()))
 }

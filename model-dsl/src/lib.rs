@@ -38,6 +38,7 @@ pub mod ast;
 mod candidates;
 pub mod check;
 mod expand;
+pub mod graph;
 
 use proc_macro2::TokenStream;
 
@@ -52,6 +53,11 @@ pub fn model(input: TokenStream) -> TokenStream {
     let Some(def) = parse(input, &mut errors) else {
         return expand::compile_errors(errors);
     };
+    if let Some(body) = &def.graph {
+        let const_params = check::header(&def, &mut errors);
+        let mut plan = graph::check(body, &const_params, &mut errors, def.name.span());
+        return expand::graph::expand(&def, &mut plan, errors);
+    }
     let plan = check(&def, &mut errors);
     expand(&def, &plan, errors)
 }

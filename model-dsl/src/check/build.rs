@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use model_core::layer::{build, find_arg, Arg, ArgError, Kind, KindInfo, Layer};
+use model_core::layer::{build, find_arg, keep_numbers, Arg, ArgError, Kind, KindInfo, Layer};
 use model_core::Value;
 use typed_arena::Arena;
 
@@ -66,6 +66,12 @@ pub(super) fn build_layer<'a>(
             Some(value) => args.push((i, Arg { name, value })),
             None => holes.push(i),
         }
+    }
+    // Tuples for arguments that keep numbers become `Value::Numbers`, as `spec` emits them.
+    let mut all: Vec<Arg> = args.iter().map(|&(_, a)| a).collect();
+    keep_numbers(kind, &mut all);
+    for ((_, arg), kept) in args.iter_mut().zip(all) {
+        *arg = kept;
     }
     if holes.is_empty() {
         let all: Vec<Arg> = args.iter().map(|&(_, a)| a).collect();

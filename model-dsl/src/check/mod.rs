@@ -21,7 +21,12 @@ use crate::ast::{DimDef, LayerDef, ModelDef};
 use crate::expand::MODEL_CONSTANTS;
 
 /// The lints, by the name a user silences them with.
-pub const LINTS: &[&str] = &["softmax_axis_of_one", "dropout_last"];
+pub const LINTS: &[&str] = &[
+    "softmax_axis_of_one",
+    "dropout_last",
+    "unused_tensor",
+    "unused_input",
+];
 
 /// A compile-time warning at a span.
 pub struct Warning {
@@ -67,8 +72,9 @@ pub struct Plan<'d> {
     pub warnings: Vec<Warning>,
 }
 
-/// Checks the model, pushing every error found.
-pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
+/// The const generic parameters' names, after checking the header: only const parameters,
+/// and known lint names in `#[model(allow(…))]`.
+pub fn header(def: &ModelDef, errors: &mut Vec<syn::Error>) -> HashSet<String> {
     let const_params: HashSet<String> = def
         .generics
         .params
@@ -106,6 +112,12 @@ pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
             ));
         }
     }
+    const_params
+}
+
+/// Checks the model, pushing every error found.
+pub fn check<'d>(def: &'d ModelDef, errors: &mut Vec<syn::Error>) -> Plan<'d> {
+    let const_params = header(def, errors);
 
     // The input shape, with const generic parameters unknown.
     let mut input = None;

@@ -31,6 +31,16 @@ pub(crate) enum Computed {
     Layers,
     /// A field of the model's `Totals`, times a factor: `usize`.
     Total { field: &'static str, times: usize },
+    /// Every input's shape (`__MODEL_INPUTS`): `&'static [&'static [usize]]`.
+    InputShapes,
+    /// Every output's shape (`__MODEL_OUTPUT_SHAPES`): as for the inputs.
+    OutputShapes,
+    /// Every input's name (`__MODEL_INPUT_NAMES`): `&'static [&'static str]`.
+    InputNames,
+    /// Every output's name, its layer's (`__MODEL_OUTPUT_NAMES`): as for the inputs.
+    OutputNames,
+    /// The forward pass's activation memory per sample, in bytes (`__MODEL_SCRATCH`).
+    Scratch,
 }
 
 /// The model constants. The trait `::model::Model` declares the same names.
@@ -49,6 +59,33 @@ pub(crate) const MODEL_CONSTANTS: &[ModelConstant] = &[
         name: "OUTPUT_SHAPE",
         doc: "Shape of one output sample (without the batch dimension).",
         value: Computed::OutputShape,
+    },
+    ModelConstant {
+        name: "INPUT_SHAPES",
+        doc: "Every input's shape, in order (one for a sequential model).",
+        value: Computed::InputShapes,
+    },
+    ModelConstant {
+        name: "OUTPUT_SHAPES",
+        doc: "Every output's shape, in order (one for a sequential model).",
+        value: Computed::OutputShapes,
+    },
+    ModelConstant {
+        name: "INPUT_NAMES",
+        doc: "Every input's name, as Keras names them (`input_layer`, `input_layer_1`, or given).",
+        value: Computed::InputNames,
+    },
+    ModelConstant {
+        name: "OUTPUT_NAMES",
+        doc: "Every output's name: the name of the layer that makes it.",
+        value: Computed::OutputNames,
+    },
+    ModelConstant {
+        name: "SCRATCH_BYTES",
+        doc: "Bytes per sample of the forward pass's activation buffers: the peak memory of the \
+              tensors alive at once, as the executor lays them out (a layer's own scratch, such \
+              as im2col columns, aside).",
+        value: Computed::Scratch,
     },
     ModelConstant {
         name: "LAYERS",
@@ -165,6 +202,41 @@ pub(crate) fn model_constants(
                 }
             }
             (Computed::Total { .. }, Mode::Placeholder) => push!([usize] = [0], [usize] = [0]),
+            (Computed::InputShapes, Mode::Checked) => {
+                let i = 0..shapes.inputs;
+                push!(
+                    [&'static [&'static [usize]]] = [&[#(Self::__MODEL_INPUTS[#i].dims()),*]],
+                    [&'static [&'static [usize]]] = [<Self>::INPUT_SHAPES]
+                )
+            }
+            (Computed::OutputShapes, Mode::Checked) => {
+                let o = 0..shapes.outputs;
+                push!(
+                    [&'static [&'static [usize]]] = [&[#(Self::__MODEL_OUTPUT_SHAPES[#o].dims()),*]],
+                    [&'static [&'static [usize]]] = [<Self>::OUTPUT_SHAPES]
+                )
+            }
+            (Computed::InputNames, Mode::Checked) => push!(
+                [&'static [&'static str]] = [&Self::__MODEL_INPUT_NAMES],
+                [&'static [&'static str]] = [&Self::__MODEL_INPUT_NAMES]
+            ),
+            (Computed::OutputNames, Mode::Checked) => push!(
+                [&'static [&'static str]] = [&Self::__MODEL_OUTPUT_NAMES],
+                [&'static [&'static str]] = [&Self::__MODEL_OUTPUT_NAMES]
+            ),
+            (Computed::Scratch, Mode::Checked) => push!(
+                [usize] = [Self::__MODEL_SCRATCH],
+                [usize] = [Self::__MODEL_SCRATCH]
+            ),
+            (Computed::InputShapes | Computed::OutputShapes, Mode::Placeholder) => push!(
+                [&'static [&'static [usize]]] = [&[]],
+                [&'static [&'static [usize]]] = [&[]]
+            ),
+            (Computed::InputNames | Computed::OutputNames, Mode::Placeholder) => push!(
+                [&'static [&'static str]] = [&[]],
+                [&'static [&'static str]] = [&[]]
+            ),
+            (Computed::Scratch, Mode::Placeholder) => push!([usize] = [0], [usize] = [0]),
         }
     }
     (inherent, in_trait)

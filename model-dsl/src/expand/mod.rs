@@ -11,6 +11,7 @@
 
 mod constants;
 mod fallback;
+pub(crate) mod graph;
 mod runtime;
 mod spec;
 
@@ -69,6 +70,10 @@ pub(crate) struct Shapes {
     pub output: Vec<TokenStream>,
     /// Whether the output was evaluated, has a dimension, and every dimension is a literal.
     pub output_known: bool,
+    /// How many inputs and outputs (one each for a sequential model).
+    pub inputs: usize,
+    /// How many outputs.
+    pub outputs: usize,
 }
 
 impl Shapes {
@@ -104,6 +109,8 @@ impl Shapes {
                 })
                 .collect(),
             output_known: plan.output.is_some_and(|o| o.is_known() && o.rank() > 0),
+            inputs: 1,
+            outputs: 1,
         }
     }
 }
@@ -157,6 +164,7 @@ fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
     let mut specs = Vec::new();
     let mut infos = Vec::new();
     let mut info_idents = Vec::new();
+    let last_name = plan.layers.last().map_or(String::new(), |l| l.name.clone());
     for (i, l) in plan.layers.iter().enumerate() {
         specs.push(spec::layer_expr(l.def, plan, &l.name, i, &mut nested));
         let ident = format_ident!("__MODEL_LAYER_{}", i);
@@ -190,6 +198,16 @@ fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
         const __MODEL_TOTALS: #p::Totals = #p::Totals::of(&Self::__MODEL_INFO);
         #[doc(hidden)]
         const __MODEL_OUTPUT: #p::Shape = #p::output_shape(Self::__MODEL_INPUT, &Self::__MODEL_INFO);
+        #[doc(hidden)]
+        const __MODEL_INPUTS: [#p::Shape; 1] = [Self::__MODEL_INPUT];
+        #[doc(hidden)]
+        const __MODEL_OUTPUT_SHAPES: [#p::Shape; 1] = [Self::__MODEL_OUTPUT];
+        #[doc(hidden)]
+        const __MODEL_INPUT_NAMES: [&'static str; 1] = ["input_layer"];
+        #[doc(hidden)]
+        const __MODEL_OUTPUT_NAMES: [&'static str; 1] = [#last_name];
+        #[doc(hidden)]
+        const __MODEL_SCRATCH: usize = #p::stack_scratch(&Self::__MODEL_INFO) * 4;
     };
     let mut items = model_items(def, plan, &shapes, hidden, Mode::Checked);
 

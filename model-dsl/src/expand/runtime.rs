@@ -11,14 +11,14 @@ use crate::check::Plan;
 
 /// `[[f32; 3]; 256]`-style nested array type for a shape whose dimensions are all given
 /// (literals, or the const generic parameters named in `dims`).
-fn array_type(dims: &[TokenStream]) -> TokenStream {
+pub(crate) fn array_type(dims: &[TokenStream]) -> TokenStream {
     dims.iter()
         .rev()
         .fold(quote!(f32), |inner, d| quote!([#inner; #d]))
 }
 
 /// Flattens a nested-array place expression of rank `rank` into an `f32` slice.
-fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
+pub(crate) fn flatten(place: TokenStream, rank: usize, mutable: bool) -> TokenStream {
     let step = if mutable {
         quote!(.as_flattened_mut())
     } else {
@@ -113,7 +113,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
     );
     let train_error = || {
         quote! {
-            ::core::result::Result::Err(::model::train::TrainError { message: #invalid.message })
+            ::core::result::Result::Err(#invalid)
         }
     };
     let fit = body(
@@ -209,7 +209,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
 /// dimensions as tokens; an output dimension that depends on const generics cannot be named
 /// in a type here, so the checked model then has no `predict_one`. A placeholder takes and
 /// returns whatever the caller's code asks for where a shape is not known.
-fn predict_one(shapes: &Shapes, mode: Mode) -> TokenStream {
+pub(crate) fn predict_one(shapes: &Shapes, mode: Mode) -> TokenStream {
     let doc = quote! {
         /// Runs one sample whose shape is checked by its type: a sample of another
         /// shape does not compile.

@@ -1,7 +1,8 @@
 //! Each layer's description as a `const` item: `model-core`'s builder called on the
 //! arguments as written, so that generic models are checked again in `const` evaluation.
 
-use model_core::layer::Kind;
+use model_core::layer::{spec_of, Arg, Kind};
+use model_core::ArgType;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
@@ -75,6 +76,45 @@ fn nested_layer(
     quote!(__m::Value::Layer(&Self::#ident))
 }
 
+/// Whether each argument of `l` is one that keeps numbers (`ArgType::Numbers`).
+fn keeps_numbers(kind: Kind, l: &LayerDef) -> Vec<bool> {
+    let names: Vec<Option<String>> = l
+        .args
+        .iter()
+        .map(|a| a.name.as_ref().map(|n| n.to_string()))
+        .collect();
+    let probe: Vec<Arg> = names
+        .iter()
+        .map(|n| Arg {
+            name: n.as_deref(),
+            value: model_core::Value::None,
+        })
+        .collect();
+    (0..probe.len())
+        .map(|i| {
+            spec_of(kind, &probe, i)
+                .is_some_and(|s| matches!(s.ty, ArgType::Numbers | ArgType::OptNumbers))
+        })
+        .collect()
+}
+
+/// A tuple of numbers as `__m::Value::Numbers(&[..])`, as `keep_numbers` makes it when
+/// checking; `None` for any other value.
+fn numbers(v: &ValueDef) -> Option<TokenStream> {
+    let ValueDef::Tuple(items, span) = v else {
+        return None;
+    };
+    let lits = items
+        .iter()
+        .map(|i| match i {
+            ValueDef::Int(n, _) => Some(Literal::f64_unsuffixed(*n as f64)),
+            ValueDef::Float(f, _) => Some(Literal::f64_unsuffixed(*f)),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(quote_spanned!(*span=> __m::Value::Numbers(&[#(#lits),*])))
+}
+
 /// `expect_layer_built(Kind::X, &[args], "name", index)`.
 pub(crate) fn layer_expr(
     l: &LayerDef,
@@ -88,11 +128,16 @@ pub(crate) fn layer_expr(
         return syn::Error::new(l.kind.span(), "unknown layer kind").to_compile_error();
     };
     let variant = Ident::new(&format!("{kind:?}"), l.kind.span());
+    let keeps = keeps_numbers(kind, l);
     let args: Vec<TokenStream> = l
         .args
         .iter()
-        .map(|a| {
-            let v = value(&a.value, plan, name, index, nested);
+        .zip(keeps)
+        .map(|(a, keeps)| {
+            let v = match (keeps, numbers(&a.value)) {
+                (true, Some(n)) => n,
+                _ => value(&a.value, plan, name, index, nested),
+            };
             let span = a.value.span();
             match &a.name {
                 Some(n) => {

@@ -1,0 +1,127 @@
+//! Graph models written with `model!`: the constants the compiler computes, against
+//! figures worked out by hand from Keras's rules, and the models run.
+
+use model::{model, Model};
+use static_assertions::const_assert_eq;
+
+model! {
+    /// A residual block: a shortcut around two convolutions, projected when it must be.
+    pub struct Residual {
+        fn block(x, filters, stride = 1) {
+            let y = Conv2D(filters, 3, strides = stride, padding = same, activation = relu)(x);
+            let y = Conv2D(filters, 3, padding = same)(y);
+            let shortcut = if stride == 1 { x } else { Conv2D(filters, 1, strides = stride)(x) };
+            ReLU()(Add()([y, shortcut]))
+        }
+        let x = Input([16, 16, 3]);
+        let y = block(x, 3);
+        let y = block(y, 8, stride = 2);
+        let y = GlobalAveragePooling2D()(y);
+        Dense(10, activation = softmax)(y)
+    }
+}
+
+// conv2d 3·3·3·3 + 3 = 84, conv2d_1 84; block 2: conv2d_2 3·3·3·8 + 8 = 224,
+// conv2d_3 3·3·8·8 + 8 = 584, conv2d_4 (the 1×1 projection) 3·8 + 8 = 32; dense 8·10 + 10 = 90.
+const_assert_eq!(Residual::PARAMS, 84 + 84 + 224 + 584 + 32 + 90);
+const_assert_eq!(Residual::CONV2D_4.params, 32);
+const_assert_eq!(Residual::ADD_1.output_shape.dim(0), 8);
+const_assert_eq!(Residual::OUTPUT_SHAPE[0], 10);
+
+model! {
+    /// Two inputs through one shared layer (a siamese pair), two outputs.
+    pub struct Siamese {
+        let a = Input([12], name = "left");
+        let b = Input([12], name = "right");
+        let shared = Dense(8, activation = relu, name = "encoder");
+        let (ea, eb) = (shared(a), shared(b));
+        let joined = Concatenate()([ea, eb]);
+        let distance = Subtract()([ea, eb]);
+        let score = Dense(1, activation = sigmoid, name = "score")(joined);
+        let cosine = Dot(axes = 1, normalize = true)([ea, eb]);
+        (score, Multiply()([distance, cosine]))
+    }
+}
+
+// The shared encoder counts once: 12·8 + 8 = 104; score 16 + 1 = 17.
+const_assert_eq!(Siamese::PARAMS, 104 + 17);
+const_assert_eq!(Siamese::ENCODER.params, 104);
+const_assert_eq!(Siamese::INPUT_SHAPES.len(), 2);
+const_assert_eq!(Siamese::OUTPUT_SHAPES[1][0], 8);
+
+model! {
+    /// A squeeze-and-excite gate: `(1, 1, C) × (H, W, C)`, built in a loop.
+    pub struct Gated {
+        let x = Input([8, 8, 4]);
+        let mut y = x;
+        for i in 0..2 {
+            let g = GlobalAveragePooling2D(keepdims = true, name = "squeeze{i}")(y);
+            let g = Dense(4, activation = sigmoid, name = "excite{i}")(g);
+            y = Multiply()([y, g]);
+        }
+        y
+    }
+}
+
+const_assert_eq!(Gated::EXCITE1.params, 4 * 4 + 4);
+const_assert_eq!(Gated::PARAMS, 2 * 20);
+
+#[test]
+fn a_residual_model_runs_and_its_layers_are_keras_named() {
+    let m = Residual::init(1);
+    let x: Vec<f32> = (0..2 * 16 * 16 * 3).map(|i| (i % 7) as f32 / 7.0).collect();
+    let y = m.predict(&x).unwrap();
+    assert_eq!(y.len(), 20);
+    for row in y.chunks(10) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5, "{row:?}");
+    }
+    let names: Vec<&str> = <Residual as Model>::LAYERS.iter().map(|l| l.name).collect();
+    assert_eq!(
+        names,
+        [
+            "conv2d",
+            "conv2d_1",
+            "add",
+            "re_lu",
+            "conv2d_2",
+            "conv2d_3",
+            "conv2d_4",
+            "add_1",
+            "re_lu_1",
+            "global_average_pooling2d",
+            "dense"
+        ]
+    );
+    assert!(
+        m.predict(&x[1..]).is_err(),
+        "a buffer that is not whole samples"
+    );
+}
+
+#[test]
+fn several_inputs_and_outputs_run_and_shared_weights_are_one_set() {
+    let m = Siamese::init(3);
+    let (a, b) = (vec![0.5f32; 3 * 12], vec![-0.25f32; 3 * 12]);
+    let [score, gated] = m.predict([&a, &b]).unwrap();
+    assert_eq!((score.len(), gated.len()), (3, 24));
+    assert_eq!(<Siamese as Model>::INPUT_NAMES, ["left", "right"]);
+    assert_eq!(<Siamese as Model>::OUTPUT_NAMES, ["score", "multiply"]);
+    // Equal inputs: equal encodings, so the difference (and the product) is zero.
+    let [_, same] = m.predict([&a, &a]).unwrap();
+    assert!(same.iter().all(|&v| v == 0.0), "{same:?}");
+    assert!(
+        m.predict([&a, &b[..12]]).is_err(),
+        "inputs of different batches"
+    );
+}
+
+#[test]
+fn weights_save_and_load_by_layer_name() {
+    let path = std::env::temp_dir().join(format!("graph-{}.safetensors", std::process::id()));
+    let m = Siamese::init(5);
+    m.save(&path).unwrap();
+    let back = Siamese::load(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(back.layer_weights(), m.layer_weights());
+    assert_eq!(back.encoder.tensors[0].shape, [12, 8]);
+}

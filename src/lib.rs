@@ -70,6 +70,7 @@
 extern crate self as model;
 
 pub use model_core::data;
+pub use model_core::graph::Network;
 pub use model_core::runtime::{self, LayerWeights, LoadError, RuntimeError, Tensor, Workspace};
 pub use model_core::train;
 pub use model_core::train::{
@@ -88,7 +89,8 @@ pub mod tune;
 #[doc(hidden)]
 pub mod __private {
     pub use model_core::graph::{
-        expect_call, init_graph, layer_info, plan, predict_graph_into, Graph, Node, Plan, Slot,
+        expect_call, init_graph, layer_info, plan, predict_graph_into, Graph, Network, Node, Plan,
+        Slot,
     };
     pub use model_core::layer::{Arg, Kind, Layer, LayerEval};
     pub use model_core::model::{

@@ -125,3 +125,60 @@ fn weights_save_and_load_by_layer_name() {
     assert_eq!(back.layer_weights(), m.layer_weights());
     assert_eq!(back.encoder.tensors[0].shape, [12, 8]);
 }
+
+#[test]
+fn the_network_describes_layers_names_and_calls() {
+    let net = Siamese::NETWORK;
+    assert!(!net.sequential);
+    assert_eq!(net.name, "Siamese");
+    assert_eq!(net.input_names, ["left", "right"]);
+    assert_eq!(net.layer_names[0], "encoder");
+    // The shared encoder: one layer, called on both inputs.
+    let calls: Vec<&[usize]> = net
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| n.layer == 0)
+        .map(|n| n.inputs)
+        .collect();
+    assert_eq!(calls, [&[0][..], &[1][..]]);
+    assert_eq!(net.graph.outputs.len(), 2);
+    assert_eq!(net.output_names.len(), 2);
+
+    let model = Siamese::init(1);
+    let weights = Model::weights(&model);
+    assert_eq!(weights.len(), net.graph.layers.len());
+    let copy = <Siamese as Model>::from_weights(weights.into_iter().cloned().collect());
+    let (a, b) = ([0.5f32; 12], [0.25f32; 12]);
+    assert_eq!(
+        model.predict([&a, &b]).expect("predict"),
+        copy.predict([&a, &b]).expect("predict")
+    );
+}
+
+model! {
+    /// A stack, to see its network as a chain.
+    pub struct Stack {
+        input: [4],
+        hidden: Dense(3),
+        Dense(2),
+    }
+}
+
+#[test]
+fn a_sequential_network_is_the_chain_of_its_layers() {
+    let net = Stack::NETWORK;
+    assert!(net.sequential);
+    assert_eq!(net.layer_names, ["hidden", "dense"]);
+    assert_eq!(net.input_names, ["input_layer"]);
+    assert_eq!(net.output_names, ["dense"]);
+    let chain: Vec<(usize, &[usize])> = net
+        .graph
+        .nodes
+        .iter()
+        .map(|n| (n.layer, n.inputs))
+        .collect();
+    assert_eq!(chain, [(0, &[0][..]), (1, &[1][..])]);
+    assert_eq!(net.graph.outputs, [2]);
+    assert_eq!(net.graph.inputs[0].dims(), &[4]);
+}

@@ -68,6 +68,22 @@ pub trait Model {
     /// lifetimes (a layer's own scratch aside).
     const SCRATCH_BYTES: usize;
 
+    /// The model as data (its layers, names and connections), for readers and writers of
+    /// other formats.
+    const NETWORK: graph::Network<'static>;
+
+    /// The weights of every layer, in the order of [`graph::Graph::layers`] (empty for
+    /// layers without weights; a shared layer has one set).
+    #[cfg(feature = "runtime")]
+    fn weights(&self) -> Vec<&runtime::LayerWeights>;
+
+    /// The model from per-layer weights in order; missing layers get no weights (and
+    /// inference then reports them).
+    #[cfg(feature = "runtime")]
+    fn from_weights(weights: Vec<runtime::LayerWeights>) -> Self
+    where
+        Self: Sized;
+
     /// The Keras summary table (`Display`); `.with_macs()` for the wider one.
     fn summary() -> Summary {
         Summary::new(Self::LAYERS)

@@ -56,6 +56,45 @@ impl Graph<'_> {
     }
 }
 
+/// A model as data, for the readers and writers of other formats (Keras files, ONNX): its
+/// layers, their names, and how they are connected. A sequential model is the chain of its
+/// layers: node `i` calls layer `i` on tensor `i`. Every `model!` type has one
+/// ([`crate::Model::NETWORK`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Network<'a> {
+    /// The model's type name.
+    pub name: &'static str,
+    /// Whether it was written as a stack (Keras's `Sequential`) rather than a graph
+    /// (Keras's `Functional`).
+    pub sequential: bool,
+    /// Its layers and calls.
+    pub graph: Graph<'a>,
+    /// Each layer's name, as Keras names it, by index in [`Graph::layers`].
+    pub layer_names: &'a [&'static str],
+    /// Each input's name.
+    pub input_names: &'a [&'static str],
+    /// Each output's name: the name of the layer that makes it.
+    pub output_names: &'a [&'static str],
+}
+
+impl Network<'_> {
+    /// The network of a model with mistakes: no layers. (It never runs, since such a model
+    /// does not compile; its items exist so that the compiler reports the mistakes alone.)
+    pub const EMPTY: Network<'static> = Network {
+        name: "",
+        sequential: true,
+        graph: Graph {
+            inputs: &[],
+            layers: &[],
+            nodes: &[],
+            outputs: &[],
+        },
+        layer_names: &[],
+        input_names: &[],
+        output_names: &[],
+    };
+}
+
 /// Why a graph does not evaluate: the node at fault and the layer's own error, or a tensor
 /// that does not exist yet.
 #[derive(Clone, Copy, Debug, PartialEq)]

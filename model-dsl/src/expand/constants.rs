@@ -41,6 +41,8 @@ pub(crate) enum Computed {
     OutputNames,
     /// The forward pass's activation memory per sample, in bytes (`__MODEL_SCRATCH`).
     Scratch,
+    /// The model as data (`__MODEL_NETWORK`): `Network<'static>`.
+    Network,
 }
 
 /// The model constants. The trait `::model::Model` declares the same names.
@@ -86,6 +88,12 @@ pub(crate) const MODEL_CONSTANTS: &[ModelConstant] = &[
               tensors alive at once, as the executor lays them out (a layer's own scratch, such \
               as im2col columns, aside).",
         value: Computed::Scratch,
+    },
+    ModelConstant {
+        name: "NETWORK",
+        doc: "The model as data: its layers, their names and how they are connected, for the \
+              readers and writers of other formats.",
+        value: Computed::Network,
     },
     ModelConstant {
         name: "LAYERS",
@@ -237,8 +245,26 @@ pub(crate) fn model_constants(
                 [&'static [&'static str]] = [&[]]
             ),
             (Computed::Scratch, Mode::Placeholder) => push!([usize] = [0], [usize] = [0]),
+            (Computed::Network, Mode::Checked) => push!(
+                [__m::Network<'static>] = [Self::__MODEL_NETWORK],
+                [__m::Network<'static>] = [Self::__MODEL_NETWORK]
+            ),
+            (Computed::Network, Mode::Placeholder) => push!(
+                [__m::Network<'static>] = [__m::Network::EMPTY],
+                [__m::Network<'static>] = [__m::Network::EMPTY]
+            ),
         }
     }
+    // The trait's methods over the weights, through the inherent ones (which every model
+    // has, placeholders included).
+    in_trait.extend(quote! {
+        fn weights(&self) -> ::std::vec::Vec<&::model::LayerWeights> {
+            self.layer_weights().to_vec()
+        }
+        fn from_weights(weights: ::std::vec::Vec<::model::LayerWeights>) -> Self {
+            Self::from_layer_weights(weights)
+        }
+    });
     (inherent, in_trait)
 }
 

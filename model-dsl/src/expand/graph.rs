@@ -25,7 +25,7 @@ pub(crate) fn expand(def: &ModelDef, plan: &mut GraphPlan, errors: Vec<syn::Erro
     };
     let shapes = shapes(plan, mode);
     let hidden = match mode {
-        Mode::Checked => hidden_items(plan),
+        Mode::Checked => hidden_items(plan, &def.name.to_string()),
         Mode::Placeholder => TokenStream::new(),
     };
     let mut items = items(def, plan, &shapes, hidden, mode);
@@ -174,7 +174,7 @@ fn tensor_shape(plan: &GraphPlan, t: usize, span: Span) -> TokenStream {
 }
 
 /// The checked model's hidden items.
-fn hidden_items(plan: &GraphPlan) -> TokenStream {
+fn hidden_items(plan: &GraphPlan, model_name: &str) -> TokenStream {
     let inputs = plan.inputs.len();
     let (l, n, t, o) = (
         plan.layers.len(),
@@ -328,6 +328,15 @@ fn hidden_items(plan: &GraphPlan) -> TokenStream {
         const __MODEL_INPUT_NAMES: [&'static str; #inputs] = [#(#input_names),*];
         #[doc(hidden)]
         const __MODEL_OUTPUT_NAMES: [&'static str; #o] = [#(#output_names),*];
+        #[doc(hidden)]
+        const __MODEL_NETWORK: __m::Network<'static> = __m::Network {
+            name: #model_name,
+            sequential: false,
+            graph: Self::__MODEL_GRAPH,
+            layer_names: &Self::__MODEL_NAMES,
+            input_names: &Self::__MODEL_INPUT_NAMES,
+            output_names: &Self::__MODEL_OUTPUT_NAMES,
+        };
         #[doc(hidden)]
         const __MODEL_SCRATCH: usize = __m::Plan { slots: &Self::__MODEL_PLAN.0, buffer_lens: &Self::__MODEL_PLAN.1 }.scratch_per_sample() * 4;
     });

@@ -185,6 +185,12 @@ fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
         });
         info_idents.push(ident);
     }
+    let names = plan.layers.iter().map(|l| &l.name);
+    let nodes = (0..count).map(|i| {
+        let i = Literal::usize_unsuffixed(i);
+        quote!(#p::Node { layer: #i, inputs: &[#i] })
+    });
+    let name = def.name.to_string();
     let hidden = quote! {
         #[doc(hidden)]
         const __MODEL_INPUT: #p::Shape = #p::Shape::new(&[#(#dims),*]);
@@ -208,6 +214,24 @@ fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
         const __MODEL_OUTPUT_NAMES: [&'static str; 1] = [#last_name];
         #[doc(hidden)]
         const __MODEL_SCRATCH: usize = #p::stack_scratch(&Self::__MODEL_INFO) * 4;
+        #[doc(hidden)]
+        const __MODEL_NAMES: [&'static str; #count] = [#(#names),*];
+        #[doc(hidden)]
+        const __MODEL_NODES: [#p::Node<'static>; #count] = [#(#nodes),*];
+        #[doc(hidden)]
+        const __MODEL_NETWORK: #p::Network<'static> = #p::Network {
+            name: #name,
+            sequential: true,
+            graph: #p::Graph {
+                inputs: &Self::__MODEL_INPUTS,
+                layers: &Self::__MODEL_SPEC,
+                nodes: &Self::__MODEL_NODES,
+                outputs: &[#count],
+            },
+            layer_names: &Self::__MODEL_NAMES,
+            input_names: &Self::__MODEL_INPUT_NAMES,
+            output_names: &Self::__MODEL_OUTPUT_NAMES,
+        };
     };
     let mut items = model_items(def, plan, &shapes, hidden, Mode::Checked);
 

@@ -54,15 +54,6 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         Group::new(Delimiter::Brace, if model { real() } else { placeholder() })
     };
     let invalid = quote!(#p::invalid_model(Self::NAME));
-    let names = if model {
-        let names = plan.layers.iter().map(|l| &l.name);
-        quote! {
-            #[doc(hidden)]
-            const __MODEL_NAMES: [&'static str; #count] = [#(#names),*];
-        }
-    } else {
-        quote!()
-    };
 
     let init = body(
         &|| {
@@ -142,8 +133,6 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
     let predict_one = predict_one(shapes, mode);
 
     quote! {
-        #names
-
         /// A model with Keras's default initializers (`glorot_uniform` kernels, orthogonal
         /// recurrent kernels, zero biases, …), deterministic for `seed`.
         pub fn init(seed: u64) -> Self #init

@@ -1,5 +1,6 @@
 //! `fit` and `evaluate`: Keras's training loop over a model given as its layers, input
-//! shape and weights (what `model!` generates), on a [`Dataset`] of samples and class ids.
+//! shape and weights (what `model!` generates), on a [`Dataset`] of samples and class ids,
+//! or for a graph of several inputs or outputs a [`MultiDataset`].
 //!
 //! Each epoch: the training samples in a seeded random order, mini-batches of
 //! `batch_size` (the last one partial, as Keras), the forward pass in training mode, the
@@ -7,6 +8,11 @@
 //! accuracy in the progress bar; then the validation data in inference mode. When the
 //! model ends in `softmax` (or `sigmoid`) under a crossentropy, the gradient at the
 //! activation's input is taken directly (`p − y`), as Keras's TensorFlow backend does.
+//!
+//! A model of several outputs takes one loss per output ([`FitOptions::losses`]); the loss
+//! it minimises is their sum weighted by [`FitOptions::loss_weights`], as Keras's
+//! `compile(loss=[…], loss_weights=[…])`, and the logs hold each output's loss (and
+//! accuracy) under its name, `digit_loss`, beside the total `loss`.
 //!
 //! The same seed gives the same weights and the same history.
 
@@ -21,15 +27,14 @@ use super::shuffle::Shuffle;
 use super::tape::Tape;
 use super::target::{Target, TrainError};
 use super::History;
-use crate::data::Dataset;
+use crate::data::{Dataset, MultiDataset, Samples};
 use crate::graph::tape::GraphTape;
 use crate::graph::{self, Graph};
 use crate::layer::{Activation, Layer};
 use crate::runtime::{self, LayerWeights, Workspace};
 use crate::shape::Shape;
 
-/// What `fit` and `evaluate` run: a straight stack of layers on one input, or a graph with
-/// one input and one output.
+/// What `fit` and `evaluate` run: a straight stack of layers on one input, or a graph.
 #[derive(Clone, Copy)]
 enum Net<'a> {
     Stack {
@@ -56,41 +61,32 @@ impl<'a> Net<'a> {
         }
     }
 
-    fn input(&self) -> Result<Shape, TrainError> {
+    fn inputs(&self) -> Vec<Shape> {
         match *self {
-            Net::Stack { input, .. } => Ok(input),
-            Net::Graph { graph, .. } => match graph.inputs {
-                [one] => Ok(*one),
-                other => Err(TrainError::new(format!(
-                    "`fit` and `evaluate` take a dataset of one input; this model has {}",
-                    other.len()
-                ))),
-            },
+            Net::Stack { input, .. } => vec![input],
+            Net::Graph { graph, .. } => graph.inputs.to_vec(),
         }
     }
 
-    fn output(&self) -> Result<Shape, TrainError> {
+    fn outputs(&self) -> Result<Vec<Shape>, TrainError> {
         match *self {
-            Net::Stack { layers, input } => runtime::output_shape(layers, input),
-            Net::Graph { graph, tensors } => match graph.outputs {
-                [one] => Ok(tensors[*one]),
-                other => Err(TrainError::new(format!(
-                    "`fit` and `evaluate` take a dataset of one target; this model has {} outputs",
-                    other.len()
-                ))),
-            },
+            Net::Stack { layers, input } => Ok(vec![runtime::output_shape(layers, input)?]),
+            Net::Graph { graph, tensors } => {
+                Ok(graph.outputs.iter().map(|&t| tensors[t]).collect())
+            }
         }
     }
 
-    /// The activation a loss may fold into its gradient: the output layer's, unless the
-    /// output is also read inside the graph.
-    fn output_activation(&self) -> Option<Activation> {
+    /// The activation a loss may fold into output `o`'s gradient: its layer's, unless the
+    /// output is also read inside the graph or is another output too.
+    fn output_activation(&self, o: usize) -> Option<Activation> {
         match *self {
             Net::Stack { layers, .. } => layers.last().map(Layer::activation),
             Net::Graph { graph, .. } => {
-                let t = *graph.outputs.first()?;
+                let t = *graph.outputs.get(o)?;
                 let node = t.checked_sub(graph.inputs.len())?;
-                let read = graph.nodes.iter().any(|n| n.inputs.contains(&t));
+                let read = graph.nodes.iter().any(|n| n.inputs.contains(&t))
+                    || graph.outputs.iter().filter(|&&u| u == t).count() > 1;
                 (!read).then(|| graph.layers[graph.nodes[node].layer].activation())
             }
         }
@@ -107,30 +103,35 @@ impl<'a> Net<'a> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn predict_into<W: Borrow<LayerWeights>>(
         &self,
         weights: &[W],
-        x: &[f32],
+        xs: &[&[f32]],
         batch: usize,
-        out: &mut [f32],
+        outs: &mut [Vec<f32>],
         workspace: &mut Workspace,
         planned: Option<&graph::Planned>,
     ) -> Result<(), TrainError> {
-        match (*self, planned) {
-            (Net::Stack { layers, input }, _) => {
+        match (*self, planned, xs, outs) {
+            (Net::Stack { layers, input }, _, [x], [out]) => {
                 runtime::predict_into(layers, input, weights, x, batch, out, workspace)
             }
-            (Net::Graph { graph, tensors }, Some(p)) => graph::predict_graph_into(
-                graph,
-                tensors,
-                &p.plan(),
-                weights,
-                &[x],
-                batch,
-                &mut [out],
-                workspace.graph(),
-            ),
-            (Net::Graph { .. }, None) => Err(TrainError::new("the graph is not planned")),
+            (Net::Graph { graph, tensors }, Some(p), xs, outs) => {
+                let mut outs: Vec<&mut [f32]> = outs.iter_mut().map(|o| &mut o[..]).collect();
+                graph::predict_graph_into(
+                    graph,
+                    tensors,
+                    &p.plan(),
+                    weights,
+                    xs,
+                    batch,
+                    &mut outs,
+                    workspace.graph(),
+                )
+            }
+            (Net::Graph { .. }, None, ..) => Err(TrainError::new("the graph is not planned")),
+            (Net::Stack { .. }, ..) => Err(TrainError::new("a stack has one input and one output")),
         }
     }
 
@@ -160,20 +161,30 @@ impl<'a> Net<'a> {
 }
 
 impl NetTape {
-    fn forward<'s>(
-        &'s mut self,
+    fn forward(
+        &mut self,
         net: &Net,
         weights: &mut [LayerWeights],
-        x: &'s [f32],
+        xs: &[&[f32]],
         batch: usize,
-    ) -> Result<&'s [f32], TrainError> {
-        match (self, net) {
-            (NetTape::Stack(t), Net::Stack { layers, .. }) => t.forward(layers, weights, x, batch),
-            (NetTape::Graph(t), Net::Graph { graph, .. }) => {
-                t.forward(graph, weights, &[x], batch)?;
-                Ok(t.output(graph, &[x], 0))
+    ) -> Result<(), TrainError> {
+        match (self, net, xs) {
+            (NetTape::Stack(t), Net::Stack { layers, .. }, [x]) => {
+                t.forward(layers, weights, x, batch).map(|_| ())
+            }
+            (NetTape::Graph(t), Net::Graph { graph, .. }, xs) => {
+                t.forward(graph, weights, xs, batch)
             }
             _ => Err(TrainError::new("a tape of another model")),
+        }
+    }
+
+    /// Output `o` after [`NetTape::forward`] on `xs`.
+    fn output<'s>(&'s self, net: &Net, xs: &[&'s [f32]], o: usize) -> &'s [f32] {
+        match (self, net) {
+            (NetTape::Stack(t), _) => t.output(xs[0]),
+            (NetTape::Graph(t), Net::Graph { graph, .. }) => t.output(graph, xs, o),
+            (NetTape::Graph(_), Net::Stack { .. }) => &[],
         }
     }
 
@@ -181,16 +192,16 @@ impl NetTape {
         &mut self,
         net: &Net,
         weights: &[LayerWeights],
-        x: &[f32],
-        d_out: &[f32],
-        fused: bool,
+        xs: &[&[f32]],
+        d_outs: &[&[f32]],
+        fused: &[bool],
     ) -> Result<(), TrainError> {
-        match (self, net) {
-            (NetTape::Stack(t), Net::Stack { layers, .. }) => {
-                t.backward(layers, weights, x, d_out, fused)
+        match (self, net, xs, d_outs, fused) {
+            (NetTape::Stack(t), Net::Stack { layers, .. }, [x], [d], [f]) => {
+                t.backward(layers, weights, x, d, *f)
             }
-            (NetTape::Graph(t), Net::Graph { graph, .. }) => {
-                t.backward(graph, weights, &[x], &[d_out], &[fused])
+            (NetTape::Graph(t), Net::Graph { graph, .. }, ..) => {
+                t.backward(graph, weights, xs, d_outs, fused)
             }
             _ => Err(TrainError::new("a tape of another model")),
         }
@@ -215,12 +226,24 @@ pub struct FitOptions<'a> {
     pub optimizer: Box<dyn Optimizer>,
     /// Default `sparse_categorical_crossentropy` (the dataset's targets are class ids).
     /// Losses that take dense targets get one-hot rows (or the id itself for one output).
+    /// A model of several outputs takes it for each output unless [`FitOptions::losses`]
+    /// gives one per output.
     pub loss: Loss,
-    /// Whether to report accuracy (Keras's `metrics=["accuracy"]`); default true.
+    /// One loss per output, in the model's output order (Keras's `loss=[…]`); empty (the
+    /// default): [`FitOptions::loss`] for every output.
+    pub losses: Vec<Loss>,
+    /// Each output's weight in the loss that is minimised (Keras's `loss_weights`); empty
+    /// (the default): 1 for every output.
+    pub loss_weights: Vec<f32>,
+    /// Whether to report accuracy (Keras's `metrics=["accuracy"]`, per output for several);
+    /// default true.
     pub accuracy: bool,
     /// Data to evaluate at the end of each epoch (Keras's `validation_data`).
     pub validation: Option<&'a Dataset>,
-    /// Without `validation`: this fraction of the training data, the last samples before
+    /// The same for a model of several inputs or outputs (used when `validation` is not
+    /// given).
+    pub validation_data: Option<&'a MultiDataset>,
+    /// Without validation data: this fraction of the training data, the last samples before
     /// any shuffling, is held out for validation instead (Keras's `validation_split`).
     /// Default 0.
     pub validation_split: f64,
@@ -235,6 +258,9 @@ pub struct FitOptions<'a> {
     /// The layers' names in the checkpoint; default Keras's automatic names (`dense`,
     /// `dense_1`, …).
     pub layer_names: Option<&'a [&'a str]>,
+    /// The outputs' names, for the logs of a model of several outputs (`digit_loss`);
+    /// `model!`'s `fit` gives the model's. Default `output`, `output_1`, …
+    pub output_names: Option<&'a [&'a str]>,
 }
 
 impl Default for FitOptions<'_> {
@@ -244,14 +270,18 @@ impl Default for FitOptions<'_> {
             batch_size: 32,
             optimizer: Box::new(RmsProp::default()),
             loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
+            losses: Vec::new(),
+            loss_weights: Vec::new(),
             accuracy: true,
             validation: None,
+            validation_data: None,
             validation_split: 0.0,
             shuffle: true,
             seed: 0,
             verbose: Verbose::Auto,
             checkpoint: None,
             layer_names: None,
+            output_names: None,
         }
     }
 }
@@ -274,47 +304,156 @@ impl Evaluation {
     }
 }
 
-/// Checks a dataset against the model: the sample shape, and every label against the loss
-/// and the output width.
-fn check_dataset(
+/// Each output's loss, weight, width and name, as [`FitOptions`] give them.
+struct Heads {
+    losses: Vec<Loss>,
+    weights: Vec<f32>,
+    widths: Vec<usize>,
+    names: Vec<String>,
+}
+
+impl Heads {
+    fn new(
+        outputs: &[Shape],
+        loss: Loss,
+        losses: &[Loss],
+        loss_weights: &[f32],
+        names: Option<&[&str]>,
+    ) -> Result<Heads, TrainError> {
+        let n = outputs.len();
+        let losses = match losses.len() {
+            0 => vec![loss; n],
+            l if l == n => losses.to_vec(),
+            l => {
+                return Err(TrainError::new(format!(
+                    "{l} losses were given for the model's {n} output{}",
+                    if n == 1 { "" } else { "s" }
+                )))
+            }
+        };
+        let weights = match loss_weights.len() {
+            0 => vec![1.0; n],
+            l if l == n => loss_weights.to_vec(),
+            l => {
+                return Err(TrainError::new(format!(
+                    "{l} loss weights were given for the model's {n} output{}",
+                    if n == 1 { "" } else { "s" }
+                )))
+            }
+        };
+        if let Some(w) = weights.iter().find(|w| !w.is_finite()) {
+            return Err(TrainError::new(format!(
+                "a loss weight of {w} is not finite"
+            )));
+        }
+        let names = match names {
+            Some(names) if names.len() == n => names.iter().map(|s| s.to_string()).collect(),
+            _ => (0..n)
+                .map(|o| match o {
+                    0 => "output".to_string(),
+                    o => format!("output_{o}"),
+                })
+                .collect(),
+        };
+        Ok(Heads {
+            losses,
+            weights,
+            widths: outputs.iter().map(Shape::last).collect(),
+            names,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.losses.len()
+    }
+
+    /// The log entries of one pass: the total loss, and with several outputs each one's
+    /// loss (and accuracy) under its name; with one, its accuracy as `accuracy`.
+    fn logs(&self, total: f32, each: &[(f32, f32)], accuracy: bool) -> Logs {
+        let mut logs = Logs::new();
+        logs.insert(LOSS, total);
+        if self.len() == 1 {
+            if accuracy {
+                logs.insert(ACCURACY, each[0].1);
+            }
+            return logs;
+        }
+        for (name, &(loss, acc)) in self.names.iter().zip(each) {
+            logs.insert(format!("{name}_loss"), loss);
+            if accuracy {
+                logs.insert(format!("{name}_accuracy"), acc);
+            }
+        }
+        logs
+    }
+}
+
+/// Checks a dataset against the model: each input's sample shape, and every label against
+/// its output's loss and width.
+fn check_samples(
     what: &str,
-    data: &Dataset,
-    input: Shape,
-    width: usize,
-    loss: &Loss,
+    data: &Samples,
+    inputs: &[Shape],
+    heads: &Heads,
 ) -> Result<(), TrainError> {
-    if data.sample_shape != input.dims() {
+    if data.inputs.len() != inputs.len() {
         return Err(TrainError::new(format!(
-            "the {what} samples have shape {:?}, but the model's input is {input}",
-            data.sample_shape
+            "the {what} data has {} input{}, but the model has {}",
+            data.inputs.len(),
+            if data.inputs.len() == 1 { "" } else { "s" },
+            inputs.len()
         )));
     }
-    if data.x.len() != data.len * data.sample_len() || data.y.len() != data.len {
+    if data.labels.len() != heads.len() {
         return Err(TrainError::new(format!(
-            "the {what} data holds {} values and {} labels for {} samples of {:?}",
-            data.x.len(),
-            data.y.len(),
-            data.len,
-            data.sample_shape
+            "the {what} data has labels for {} output{}, but the model has {}",
+            data.labels.len(),
+            if data.labels.len() == 1 { "" } else { "s" },
+            heads.len()
         )));
     }
-    let limit = match loss {
-        Loss::SparseCategoricalCrossentropy { .. } | Loss::CategoricalCrossentropy { .. } => width,
-        Loss::BinaryCrossentropy { .. } if width == 1 => 2,
-        _ if width > 1 => width,
-        _ => usize::MAX,
-    };
-    if let Some((i, &label)) = data
-        .y
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| l as usize >= limit)
-    {
-        return Err(TrainError::new(format!(
-            "{what} label {label} (sample {i}) is out of range for the model's {width} output{} (0..{limit}) with {}",
-            if width == 1 { "" } else { "s" },
-            loss.name()
-        )));
+    for (i, (given, input)) in data.inputs.iter().zip(inputs).enumerate() {
+        if given.shape != input.dims() {
+            let which = if inputs.len() == 1 {
+                String::new()
+            } else {
+                format!(" of input {i}")
+            };
+            return Err(TrainError::new(format!(
+                "the {what} samples{which} have shape {:?}, but the model's input is {input}",
+                given.shape
+            )));
+        }
+    }
+    data.check()
+        .map_err(|e| TrainError::caused_by(format!("the {what} data"), e))?;
+    for o in 0..heads.len() {
+        let (loss, width) = (&heads.losses[o], heads.widths[o]);
+        let limit = match loss {
+            Loss::SparseCategoricalCrossentropy { .. } | Loss::CategoricalCrossentropy { .. } => {
+                width
+            }
+            Loss::BinaryCrossentropy { .. } if width == 1 => 2,
+            _ if width > 1 => width,
+            _ => usize::MAX,
+        };
+        let labels = data.y(o, 0, data.len);
+        if let Some((i, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l as usize >= limit)
+        {
+            let which = if heads.len() == 1 {
+                "the model's".to_string()
+            } else {
+                format!("output `{}`'s", heads.names[o])
+            };
+            return Err(TrainError::new(format!(
+                "{what} label {label} (sample {i}) is out of range for {which} {width} output{} (0..{limit}) with {}",
+                if width == 1 { "" } else { "s" },
+                loss.name()
+            )));
+        }
     }
     Ok(())
 }
@@ -374,12 +513,17 @@ pub fn fit(
     train: &Dataset,
     options: FitOptions,
 ) -> Result<History, TrainError> {
-    fit_net(Net::Stack { layers, input }, weights, train, options)
+    fit_net(
+        Net::Stack { layers, input },
+        weights,
+        Samples::of(train),
+        options,
+    )
 }
 
-/// [`fit`] for a graph model of one input and one output (`tensors`: every tensor's shape,
-/// as `graph::eval_graph` gives them). Gradients are summed where a tensor feeds several
-/// layers and over a shared layer's calls.
+/// [`fit`] for a graph model (`tensors`: every tensor's shape, as `graph::eval_graph`
+/// gives them) of one input and one output. Gradients are summed where a tensor feeds
+/// several layers and over a shared layer's calls.
 pub fn fit_graph(
     graph: &Graph,
     tensors: &[Shape],
@@ -387,44 +531,72 @@ pub fn fit_graph(
     train: &Dataset,
     options: FitOptions,
 ) -> Result<History, TrainError> {
-    fit_net(Net::Graph { graph, tensors }, weights, train, options)
+    fit_net(
+        Net::Graph { graph, tensors },
+        weights,
+        Samples::of(train),
+        options,
+    )
+}
+
+/// [`fit_graph`] for a graph model of any number of inputs and outputs: `train` holds one
+/// array per input and one vector of labels per output. Each output takes its loss of
+/// [`FitOptions::losses`], weighted by [`FitOptions::loss_weights`].
+pub fn fit_graph_multi(
+    graph: &Graph,
+    tensors: &[Shape],
+    weights: &mut [LayerWeights],
+    train: &MultiDataset,
+    options: FitOptions,
+) -> Result<History, TrainError> {
+    fit_net(
+        Net::Graph { graph, tensors },
+        weights,
+        Samples::of_multi(train),
+        options,
+    )
 }
 
 fn fit_net(
     net: Net,
     weights: &mut [LayerWeights],
-    train: &Dataset,
+    train: Samples,
     mut options: FitOptions,
 ) -> Result<History, TrainError> {
     let layers = net.layers();
-    let input = net.input()?;
+    let inputs = net.inputs();
     let mut tape = net.tape(weights, options.seed)?;
     let planned = net.planned()?;
-
-    let out_shape = net.output()?;
-    let width = out_shape.last();
-    let loss = options.loss;
+    let heads = Heads::new(
+        &net.outputs()?,
+        options.loss,
+        &options.losses,
+        &options.loss_weights,
+        options.output_names,
+    )?;
     if options.batch_size == 0 {
         return Err(TrainError::new("batch_size must be at least 1"));
     }
-    check_dataset("training", train, input, width, &loss)?;
-    let held_out;
-    let (train_len, validation) = match options.validation {
+    check_samples("training", &train, &inputs, &heads)?;
+    let given = match (options.validation, options.validation_data) {
+        (Some(v), _) => Some(Samples::of(v)),
+        (None, Some(v)) => Some(Samples::of_multi(v)),
+        (None, None) => None,
+    };
+    let (train, validation) = match given {
         Some(v) => {
-            check_dataset("validation", v, input, width, &loss)?;
-            (train.len, Some(v))
+            check_samples("validation", &v, &inputs, &heads)?;
+            (train, Some(v))
         }
         None if options.validation_split != 0.0 => {
             let (t, v) = train
-                .clone()
                 .validation_split(options.validation_split)
                 .map_err(|e| TrainError::caused_by("", e))?;
-            held_out = v;
-            (t.len, Some(&held_out))
+            (t, Some(v))
         }
-        None => (train.len, None),
+        None => (train, None),
     };
-    if train_len == 0 {
+    if train.is_empty() {
         return Err(TrainError::new("there are no training samples"));
     }
     let names: Vec<String> = match options.layer_names {
@@ -432,53 +604,79 @@ fn fit_net(
         None => auto_names(layers),
     };
     let batch_size = options.batch_size;
-    let steps = train_len.div_ceil(batch_size);
+    let steps = train.len.div_ceil(batch_size);
     let mut progress = Progress::new(steps, options.verbose);
     let mut order_stream = Shuffle::new(options.seed);
-    let accuracy_kind = AccuracyKind::for_loss(&loss, width);
-    let fused = net
-        .output_activation()
-        .is_some_and(|a| loss.fused_activation() == Some(a));
-    let (mut xb, mut yb, mut dense, mut grad) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let n_out = heads.len();
+    let fused: Vec<bool> = (0..n_out)
+        .map(|o| {
+            net.output_activation(o)
+                .is_some_and(|a| heads.losses[o].fused_activation() == Some(a))
+        })
+        .collect();
+    let (mut xb, mut yb) = (Vec::new(), Vec::new());
+    let mut dense = vec![Vec::new(); n_out];
+    let mut grads = vec![Vec::new(); n_out];
     let mut workspace = Workspace::new();
     let mut history = History::new();
     for epoch in 0..options.epochs {
         progress.begin_epoch(epoch, options.epochs);
         let order: Vec<usize> = if options.shuffle {
-            order_stream.permutation(train_len)
+            order_stream.permutation(train.len)
         } else {
-            (0..train_len).collect()
+            (0..train.len).collect()
         };
         let mut mean_loss = Mean::new();
-        let mut accuracy = Accuracy::new(accuracy_kind);
+        let mut head_loss = vec![Mean::new(); n_out];
+        let mut accuracy: Vec<Accuracy> = (0..n_out)
+            .map(|o| Accuracy::new(AccuracyKind::for_loss(&heads.losses[o], heads.widths[o])))
+            .collect();
         let mut logs = Logs::new();
         for (step, batch) in order.chunks(batch_size).enumerate() {
             train
                 .gather(batch, &mut xb, &mut yb)
                 .map_err(|e| TrainError::caused_by("", e))?;
-            let out = tape.forward(&net, weights, &xb, batch.len())?;
-            let t = target(&loss, &yb, width, &mut dense);
-            grad.resize(out.len(), 0.0);
-            let value = if fused {
-                loss.loss_and_logit_grad(out, t, width, &mut grad)?
-            } else {
-                loss.loss_and_grad(out, t, width, &mut grad)?
-            };
-            if !value.is_finite() {
+            let xs: Vec<&[f32]> = xb.iter().map(Vec::as_slice).collect();
+            tape.forward(&net, weights, &xs, batch.len())?;
+            let mut total = 0.0f32;
+            for o in 0..n_out {
+                let out = tape.output(&net, &xs, o);
+                let (loss, width) = (&heads.losses[o], heads.widths[o]);
+                let t = target(loss, &yb[o], width, &mut dense[o]);
+                let grad = &mut grads[o];
+                grad.resize(out.len(), 0.0);
+                let value = if fused[o] {
+                    loss.loss_and_logit_grad(out, t, width, grad)?
+                } else {
+                    loss.loss_and_grad(out, t, width, grad)?
+                };
+                let w = heads.weights[o];
+                if w != 1.0 {
+                    grad.iter_mut().for_each(|g| *g *= w);
+                }
+                total += w * value;
+                // Keras's per-output loss trackers weigh each batch by its static batch
+                // size, which TensorFlow's traced step does not know (`None`): each batch
+                // counts once, the last partial one as much as a full one. The total
+                // `loss` is weighed by the batch's samples.
+                head_loss[o].update(f64::from(value), 1.0);
+                if options.accuracy {
+                    accuracy[o].update(out, t, width)?;
+                }
+            }
+            if !total.is_finite() {
                 return Err(TrainError::new(format!(
-                    "the loss became {value} at epoch {} step {}; lower the learning rate",
+                    "the loss became {total} at epoch {} step {}; lower the learning rate",
                     epoch + 1,
                     step + 1
                 )));
             }
-            if options.accuracy {
-                accuracy.update(out, t, width)?;
-            }
-            mean_loss.update(f64::from(value), batch.len() as f64);
-            tape.backward(&net, weights, &xb, &grad, fused)?;
-            let grads = tape.grads();
+            mean_loss.update(f64::from(total), batch.len() as f64);
+            let d_outs: Vec<&[f32]> = grads.iter().map(Vec::as_slice).collect();
+            tape.backward(&net, weights, &xs, &d_outs, &fused)?;
+            let tape_grads = tape.grads();
             let (mut params, mut gs): (Vec<&mut [f32]>, Vec<&[f32]>) = (Vec::new(), Vec::new());
-            for (w, g) in weights.iter_mut().zip(grads) {
+            for (w, g) in weights.iter_mut().zip(tape_grads) {
                 for (t, g) in w.tensors.iter_mut().zip(g) {
                     if !g.is_empty() {
                         params.push(&mut t.data);
@@ -487,29 +685,25 @@ fn fit_net(
                 }
             }
             options.optimizer.step(&mut params, &gs)?;
-            logs = Logs::new();
-            if options.accuracy {
-                logs.insert(ACCURACY, accuracy.result());
-            }
-            logs.insert(LOSS, mean_loss.result());
+            let each: Vec<(f32, f32)> = head_loss
+                .iter()
+                .zip(&accuracy)
+                .map(|(l, a)| (l.result(), a.result()))
+                .collect();
+            logs = heads.logs(mean_loss.result(), &each, options.accuracy);
             progress.update(step + 1, &logs);
         }
-        if let Some(v) = validation {
-            let e = evaluate_with(
+        if let Some(v) = &validation {
+            let (total, each) = evaluate_with(
                 net,
                 weights,
                 v,
-                &loss,
+                &heads,
                 batch_size,
                 &mut workspace,
                 planned.as_ref(),
             )?;
-            let mut val = Logs::new();
-            if options.accuracy {
-                val.insert(ACCURACY, e.accuracy);
-            }
-            val.insert(LOSS, e.loss);
-            logs.extend_validation(&val);
+            logs.extend_validation(&heads.logs(total, &each, options.accuracy));
         }
         progress.finish(&logs);
         history.push(epoch, &logs);
@@ -533,14 +727,12 @@ pub fn evaluate<W: Borrow<LayerWeights>>(
     loss: Loss,
     batch_size: usize,
 ) -> Result<Evaluation, TrainError> {
-    evaluate_with(
+    evaluate_one(
         Net::Stack { layers, input },
         weights,
         data,
-        &loss,
+        loss,
         batch_size,
-        &mut Workspace::new(),
-        None,
     )
 }
 
@@ -553,57 +745,138 @@ pub fn evaluate_graph<W: Borrow<LayerWeights>>(
     loss: Loss,
     batch_size: usize,
 ) -> Result<Evaluation, TrainError> {
-    let net = Net::Graph { graph, tensors };
-    let planned = net.planned()?;
-    evaluate_with(
-        net,
+    evaluate_one(
+        Net::Graph { graph, tensors },
         weights,
         data,
-        &loss,
+        loss,
         batch_size,
-        &mut Workspace::new(),
-        planned.as_ref(),
     )
 }
 
-fn evaluate_with<W: Borrow<LayerWeights>>(
+/// [`evaluate_graph`] for a graph model of any number of inputs and outputs, with one loss
+/// per output (`losses`, or `loss` for each when empty) weighted by `loss_weights`: the
+/// logs Keras's `evaluate(return_dict=True)` gives, `loss` the weighted total, and each
+/// output's `<name>_loss` and `<name>_accuracy`.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_graph_multi<W: Borrow<LayerWeights>>(
+    graph: &Graph,
+    tensors: &[Shape],
+    weights: &[W],
+    data: &MultiDataset,
+    losses: &[Loss],
+    loss_weights: &[f32],
+    output_names: &[&str],
+    batch_size: usize,
+) -> Result<Logs, TrainError> {
+    let net = Net::Graph { graph, tensors };
+    let default = Loss::SparseCategoricalCrossentropy { from_logits: false };
+    let loss = losses.first().copied().unwrap_or(default);
+    let losses = if losses.len() == 1 { &[][..] } else { losses };
+    let heads = Heads::new(
+        &net.outputs()?,
+        loss,
+        losses,
+        loss_weights,
+        Some(output_names),
+    )?;
+    let data = Samples::of_multi(data);
+    check_samples("evaluation", &data, &net.inputs(), &heads)?;
+    let planned = net.planned()?;
+    let (total, each) = evaluate_with(
+        net,
+        weights,
+        &data,
+        &heads,
+        batch_size,
+        &mut Workspace::new(),
+        planned.as_ref(),
+    )?;
+    Ok(heads.logs(total, &each, true))
+}
+
+fn evaluate_one<W: Borrow<LayerWeights>>(
     net: Net,
     weights: &[W],
     data: &Dataset,
-    loss: &Loss,
+    loss: Loss,
+    batch_size: usize,
+) -> Result<Evaluation, TrainError> {
+    let heads = Heads::new(&net.outputs()?, loss, &[], &[], None)?;
+    let data = Samples::of(data);
+    check_samples("evaluation", &data, &net.inputs(), &heads)?;
+    let planned = net.planned()?;
+    let (total, each) = evaluate_with(
+        net,
+        weights,
+        &data,
+        &heads,
+        batch_size,
+        &mut Workspace::new(),
+        planned.as_ref(),
+    )?;
+    Ok(Evaluation {
+        loss: total,
+        accuracy: each[0].1,
+    })
+}
+
+/// The weighted total loss and each output's `(loss, accuracy)` on `data`, checked.
+fn evaluate_with<W: Borrow<LayerWeights>>(
+    net: Net,
+    weights: &[W],
+    data: &Samples,
+    heads: &Heads,
     batch_size: usize,
     workspace: &mut Workspace,
     planned: Option<&graph::Planned>,
-) -> Result<Evaluation, TrainError> {
-    let input = net.input()?;
-    let out_shape = net.output()?;
-    let per_out = runtime::batch_len(&out_shape, 1)?;
-    let width = out_shape.last();
+) -> Result<(f32, Vec<(f32, f32)>), TrainError> {
+    let outputs = net.outputs()?;
+    let per_out = outputs
+        .iter()
+        .map(|s| runtime::batch_len(s, 1))
+        .collect::<Result<Vec<usize>, _>>()?;
     if batch_size == 0 {
         return Err(TrainError::new("batch_size must be at least 1"));
     }
-    check_dataset("evaluation", data, input, width, loss)?;
     if data.is_empty() {
         return Err(TrainError::new("there are no samples to evaluate"));
     }
-    let per_in = data.sample_len();
-    let mut accuracy = Accuracy::new(AccuracyKind::for_loss(loss, width));
+    let n_out = heads.len();
+    let mut accuracy: Vec<Accuracy> = (0..n_out)
+        .map(|o| Accuracy::new(AccuracyKind::for_loss(&heads.losses[o], heads.widths[o])))
+        .collect();
+    let mut head_loss = vec![Mean::new(); n_out];
     let mut mean_loss = Mean::new();
-    let (mut out, mut dense) = (Vec::new(), Vec::new());
+    let mut outs = vec![Vec::new(); n_out];
+    let mut dense = vec![Vec::new(); n_out];
     for start in (0..data.len).step_by(batch_size) {
         let n = batch_size.min(data.len - start);
-        let x = &data.x[start * per_in..(start + n) * per_in];
-        let labels = &data.y[start..start + n];
-        out.resize(n * per_out, 0.0);
-        net.predict_into(weights, x, n, &mut out, workspace, planned)?;
-        let t = target(loss, labels, width, &mut dense);
-        mean_loss.update(f64::from(loss.loss(&out, t, width)?), n as f64);
-        accuracy.update(&out, t, width)?;
+        let xs: Vec<&[f32]> = (0..data.inputs.len())
+            .map(|i| data.x(i, start, n))
+            .collect();
+        for (out, &per) in outs.iter_mut().zip(&per_out) {
+            out.resize(n * per, 0.0);
+        }
+        net.predict_into(weights, &xs, n, &mut outs, workspace, planned)?;
+        let mut total = 0.0f32;
+        for o in 0..n_out {
+            let (loss, width) = (&heads.losses[o], heads.widths[o]);
+            let t = target(loss, data.y(o, start, n), width, &mut dense[o]);
+            let value = loss.loss(&outs[o], t, width)?;
+            total += heads.weights[o] * value;
+            // Each batch once, as in `fit` (Keras's per-output trackers).
+            head_loss[o].update(f64::from(value), 1.0);
+            accuracy[o].update(&outs[o], t, width)?;
+        }
+        mean_loss.update(f64::from(total), n as f64);
     }
-    Ok(Evaluation {
-        loss: mean_loss.result(),
-        accuracy: accuracy.result(),
-    })
+    let each = head_loss
+        .iter()
+        .zip(&accuracy)
+        .map(|(l, a)| (l.result(), a.result()))
+        .collect();
+    Ok((mean_loss.result(), each))
 }
 
 #[cfg(test)]

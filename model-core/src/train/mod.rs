@@ -14,7 +14,10 @@ mod schedule;
 mod shuffle;
 mod target;
 
-pub use self::fit::{evaluate, evaluate_graph, fit, fit_graph, Evaluation, FitOptions};
+pub use self::fit::{
+    evaluate, evaluate_graph, evaluate_graph_multi, fit, fit_graph, fit_graph_multi, Evaluation,
+    FitOptions,
+};
 pub use self::history::History;
 pub use self::loss::Loss;
 pub use self::metrics::{val_name, Accuracy, AccuracyKind, Logs, Mean, ACCURACY, LOSS};

@@ -132,6 +132,15 @@ impl Tape {
         Ok(&self.acts[layers.len()])
     }
 
+    /// The outputs after [`Tape::forward`] on input `x` (`x` itself for a model without
+    /// layers).
+    pub fn output<'a>(&'a self, x: &'a [f32]) -> &'a [f32] {
+        match self.acts.len() {
+            0 | 1 => x,
+            n => &self.acts[n - 1],
+        }
+    }
+
     /// The backward pass after [`Tape::forward`] on input `x`: `d_out` is the gradient
     /// with respect to the outputs (or, with `linear_output`, with respect to the last
     /// layer's input to its output activation). Fills [`Tape::grads`].

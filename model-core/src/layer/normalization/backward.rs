@@ -195,6 +195,8 @@ mod tests {
     #[test]
     fn batch_and_layer_normalization() {
         check(layer(Kind::BatchNormalization, &[]), &[3, 4], 3);
+        // Images: statistics over the batch and both spatial axes.
+        check(layer(Kind::BatchNormalization, &[]), &[2, 3, 4], 2);
         check(
             layer(
                 Kind::BatchNormalization,

@@ -2,14 +2,24 @@
 
 use core::fmt;
 
-use crate::model::{LayerInfo, Totals};
+mod boxed;
 
-/// A model's summary; `Display` renders Keras's table. [`Summary::with_macs`] adds a
-/// `MACs` column.
+use crate::graph::{Network, Op};
+use crate::model::{LayerInfo, Totals};
+use crate::shape::Shape;
+
+/// A model's summary; `Display` renders Keras's table: Keras 2's layout by default (the
+/// seed article's, and for a graph model its functional table with `Connected to`), or
+/// Keras 3's box-drawn table with [`Summary::keras3`]. [`Summary::with_macs`] adds a `MACs`
+/// column.
 #[derive(Clone, Copy, Debug)]
 pub struct Summary {
     layers: &'static [LayerInfo],
+    /// A graph model's network and every tensor's shape: the functional table.
+    graph: Option<(Network<'static>, &'static [Shape])>,
     macs: bool,
+    keras3: bool,
+    name: &'static str,
 }
 
 impl Summary {
@@ -17,13 +27,50 @@ impl Summary {
     pub const fn new(layers: &'static [LayerInfo]) -> Summary {
         Summary {
             layers,
+            graph: None,
             macs: false,
+            keras3: false,
+            name: "sequential",
+        }
+    }
+
+    /// The summary of a graph model: `layers` by index in the network's
+    /// [`Graph::layers`](crate::graph::Graph::layers), `tensors` every tensor's shape. It
+    /// renders Keras's functional table: the inputs and layers in Keras's order
+    /// ([`Graph::keras_order`](crate::graph::Graph::keras_order)), each with the layers it
+    /// is connected to (`['conv2d_3[0][0]', 'block2_out[0][0]']`), or the stack's table
+    /// when Keras sees a stack ([`Graph::sequential_like`](crate::graph::Graph::sequential_like)).
+    pub const fn graph(
+        layers: &'static [LayerInfo],
+        network: Network<'static>,
+        tensors: &'static [Shape],
+    ) -> Summary {
+        Summary {
+            layers,
+            graph: Some((network, tensors)),
+            macs: false,
+            keras3: false,
+            name: network.name,
         }
     }
 
     /// The wider table with a multiply-accumulates column.
     pub const fn with_macs(mut self) -> Summary {
         self.macs = true;
+        self
+    }
+
+    /// Keras 3.15's rendering, as its `model.summary()` prints it in a terminal of at least
+    /// 92 (stack) or 112 (graph) columns: `Model: "name"`, the box-drawn table, the totals
+    /// with their sizes.
+    pub const fn keras3(mut self) -> Summary {
+        self.keras3 = true;
+        self
+    }
+
+    /// The model's name in Keras 3's `Model: "…"` line (`model!` gives the type's name).
+    pub const fn named(mut self, name: &'static str) -> Summary {
+        self.name = name;
         self
     }
 }
@@ -75,52 +122,154 @@ fn row(fields: &[String], positions: &[usize]) -> String {
     line.trim_end().to_string()
 }
 
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (width, positions): (usize, &[usize]) = if self.macs {
-            (80, &[29, 55, 67, 80])
-        } else {
-            (65, &[29, 55, 65])
+/// `(None, 26, 26, 32)`: Python's tuple, batch first (Keras 2), or Keras 3's rendering of
+/// it, which writes a one-element tuple `(None)`.
+fn shape_tuple(shape: &Shape, keras3: bool) -> String {
+    let mut out = String::from("(None");
+    for d in shape.dims() {
+        out.push_str(&format!(", {d}"));
+    }
+    if shape.rank() == 0 && !keras3 {
+        out.push(',');
+    }
+    out.push(')');
+    out
+}
+
+/// One row of the table, with what either rendering shows.
+struct Row {
+    name: String,
+    /// Keras 2's output shape (`[(None, 28, 28, 1)]` for an input, `multiple` for a layer
+    /// called on tensors of different shapes).
+    shape2: String,
+    /// Keras 3's (an input's plain tuple, a shared layer's last call's).
+    shape3: String,
+    params: usize,
+    macs: usize,
+    /// The calls' inputs, `name[node][tensor]` each.
+    connected: Vec<String>,
+}
+
+impl Summary {
+    /// The rows, and whether the table has the `Connected to` column.
+    fn rows(&self) -> (Vec<Row>, bool) {
+        let Some((network, tensors)) = &self.graph else {
+            let rows = self
+                .layers
+                .iter()
+                .map(|l| Row {
+                    name: format!("{} ({})", l.name, l.kind),
+                    shape2: shape_tuple(&l.output_shape, false),
+                    shape3: shape_tuple(&l.output_shape, true),
+                    params: l.params,
+                    macs: l.macs,
+                    connected: Vec::new(),
+                })
+                .collect();
+            return (rows, false);
         };
+        let g = &network.graph;
+        let n_in = g.inputs.len();
+        let input_name = |i: usize| network.input_names.get(i).copied().unwrap_or("input_layer");
+        let producer = |t: usize| -> String {
+            match t.checked_sub(n_in) {
+                None => format!("{}[0][0]", input_name(t)),
+                Some(k) => {
+                    let layer = g.nodes[k].layer;
+                    let name = network.layer_names.get(layer).copied().unwrap_or("layer");
+                    format!("{name}[{}][0]", g.call_index(k))
+                }
+            }
+        };
+        let rows = g
+            .keras_order()
+            .into_iter()
+            .map(|op| match op {
+                Op::Input(i) => Row {
+                    name: format!("{} (InputLayer)", input_name(i)),
+                    shape2: format!("[{}]", shape_tuple(&g.inputs[i], false)),
+                    shape3: shape_tuple(&g.inputs[i], true),
+                    params: 0,
+                    macs: 0,
+                    connected: Vec::new(),
+                },
+                Op::Layer(l) => {
+                    let info = self.layers.get(l).copied().unwrap_or(LayerInfo::EMPTY);
+                    let calls: Vec<usize> = (0..g.nodes.len())
+                        .filter(|&k| g.nodes[k].layer == l)
+                        .collect();
+                    let shapes: Vec<&Shape> = calls.iter().map(|&k| &tensors[n_in + k]).collect();
+                    let shape2 = match shapes.split_first() {
+                        Some((first, rest)) if rest.iter().any(|s| s != first) => {
+                            "multiple".to_string()
+                        }
+                        Some((first, _)) => shape_tuple(first, false),
+                        None => shape_tuple(&info.output_shape, false),
+                    };
+                    let last = shapes.last().copied().unwrap_or(&info.output_shape);
+                    Row {
+                        name: format!("{} ({})", info.name, info.kind),
+                        shape2,
+                        shape3: shape_tuple(last, true),
+                        params: info.params,
+                        macs: info.macs,
+                        connected: calls
+                            .iter()
+                            .flat_map(|&k| g.nodes[k].inputs.iter().map(|&t| producer(t)))
+                            .collect(),
+                    }
+                }
+            })
+            .collect();
+        (rows, !g.sequential_like())
+    }
+
+    /// Keras 2's table: `print_row`'s fixed columns (65 wide for a stack at 45 % and
+    /// 85 %, 98 for a graph at 33 %, 55 % and 67 %), a rule under every row.
+    fn fmt_keras2(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (rows, functional) = self.rows();
+        let (width, positions): (usize, &[usize]) = match (functional, self.macs) {
+            (false, false) => (65, &[29, 55, 65]),
+            (false, true) => (80, &[29, 55, 67, 80]),
+            (true, false) => (98, &[32, 53, 65, 98]),
+            (true, true) => (110, &[32, 53, 65, 77, 110]),
+        };
+        let fields =
+            |name: String, shape: String, params: String, macs: String, connected: String| {
+                let mut v = vec![name, shape, params];
+                if self.macs {
+                    v.push(macs);
+                }
+                if functional {
+                    v.push(connected);
+                }
+                v
+            };
         let rule = "_".repeat(width);
         let double = "=".repeat(width);
-        let mut header = vec![
-            "Layer (type)".to_string(),
-            "Output Shape".to_string(),
-            "Param #".to_string(),
-        ];
-        if self.macs {
-            header.push("MACs".to_string());
-        }
         writeln!(f, "{rule}")?;
+        let header = fields(
+            "Layer (type)".into(),
+            "Output Shape".into(),
+            "Param #".into(),
+            "MACs".into(),
+            "Connected to".into(),
+        );
         writeln!(f, "{}", row(&header, positions))?;
         writeln!(f, "{double}")?;
-        for (i, layer) in self.layers.iter().enumerate() {
-            let mut shape = String::from("(None");
-            for d in layer.output_shape.dims() {
-                shape.push_str(&format!(", {d}"));
-            }
-            shape.push(')');
-            let mut fields = vec![
-                format!("{} ({})", layer.name, layer.kind),
-                shape,
-                layer.params.to_string(),
-            ];
-            if self.macs {
-                fields.push(thousands(layer.macs));
-            }
-            writeln!(f, "{}", row(&fields, positions))?;
-            writeln!(
-                f,
-                "{}",
-                if i + 1 == self.layers.len() {
-                    &double
-                } else {
-                    &rule
-                }
-            )?;
+        for (i, r) in rows.iter().enumerate() {
+            let connected: Vec<String> = r.connected.iter().map(|c| format!("'{c}'")).collect();
+            let line = fields(
+                r.name.clone(),
+                r.shape2.clone(),
+                r.params.to_string(),
+                thousands(r.macs),
+                format!("[{}]", connected.join(", ")),
+            );
+            writeln!(f, "{}", row(&line, positions))?;
+            writeln!(f, "{}", if i + 1 == rows.len() { &double } else { &rule })?;
         }
-        if self.layers.is_empty() {
+        if rows.is_empty() {
             writeln!(f, "{double}")?;
         }
         let t = Totals::of(self.layers);
@@ -147,6 +296,102 @@ impl fmt::Display for Summary {
             writeln!(f, "Total MACs per sample: {}", thousands(t.macs))?;
         }
         write!(f, "{rule}")
+    }
+
+    /// Keras 3's table (`summary_utils.print_summary`): 88 wide for a stack with columns
+    /// ending at 45 %, 80 % and 100 %, 108 for a graph at 30 %, 56 %, 74 % and 100 %;
+    /// `MACs` adds 16 and a last column, as `show_trainable` adds one.
+    fn fmt_keras3(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (rows, functional) = self.rows();
+        let (mut line_length, mut positions): (usize, Vec<f64>) = if functional {
+            (108, vec![0.3, 0.56, 0.74, 1.0])
+        } else {
+            (88, vec![0.45, 0.80, 1.0])
+        };
+        let mut columns = vec![
+            boxed::Column {
+                header: "Layer (type)",
+                right: false,
+            },
+            boxed::Column {
+                header: "Output Shape",
+                right: false,
+            },
+            boxed::Column {
+                header: "Param #",
+                right: true,
+            },
+        ];
+        if functional {
+            columns.push(boxed::Column {
+                header: "Connected to",
+                right: false,
+            });
+        }
+        if self.macs {
+            line_length += 16;
+            positions = positions.iter().map(|p| p * 0.85).chain([1.0]).collect();
+            columns.push(boxed::Column {
+                header: "MACs",
+                right: true,
+            });
+        }
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                let mut c = vec![r.name.clone(), r.shape3.clone(), thousands(r.params)];
+                if functional {
+                    c.push(if r.connected.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.connected.join(", ")
+                    });
+                }
+                if self.macs {
+                    c.push(thousands(r.macs));
+                }
+                c
+            })
+            .collect();
+        let widths = boxed::widths(line_length, &positions);
+        writeln!(f, "Model: \"{}\"", self.name)?;
+        for line in boxed::table(&columns, &widths, &cells) {
+            writeln!(f, "{line}")?;
+        }
+        let t = Totals::of(self.layers);
+        let bytes = |n: usize| readable_bytes(n * core::mem::size_of::<f32>());
+        writeln!(
+            f,
+            " Total params: {} ({})",
+            thousands(t.params),
+            bytes(t.params)
+        )?;
+        writeln!(
+            f,
+            " Trainable params: {} ({})",
+            thousands(t.trainable),
+            bytes(t.trainable)
+        )?;
+        write!(
+            f,
+            " Non-trainable params: {} ({})",
+            thousands(t.non_trainable),
+            bytes(t.non_trainable)
+        )?;
+        if self.macs {
+            write!(f, "\n Total MACs per sample: {}", thousands(t.macs))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.keras3 {
+            self.fmt_keras3(f)
+        } else {
+            self.fmt_keras2(f)
+        }
     }
 }
 

@@ -88,6 +88,7 @@ pub mod tune;
 /// Items the generated code names by absolute path; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use model_core::graph::{chain, iota};
     pub use model_core::graph::{
         expect_call, init_graph, layer_info, plan, predict_graph_into, Graph, Network, Node, Plan,
         Slot,
@@ -97,6 +98,17 @@ pub mod __private {
         expect_layer, expect_layer_built, output_shape, stack_scratch, Totals,
     };
     pub use model_core::{LayerInfo, Shape, Summary, Value};
+
+    /// `Result`, shorter in the generated code (which is long).
+    pub type Result<T, E> = core::result::Result<T, E>;
+    /// The types of the `Model` impl's constants, shorter in the generated code.
+    pub type Shapes = &'static [&'static [usize]];
+    /// Names.
+    pub type Names = &'static [&'static str];
+    /// One shape.
+    pub type Dims = &'static [usize];
+    /// Layers' entries.
+    pub type Infos = &'static [LayerInfo];
 
     /// The number of values of `batch` samples of `shape`, or an error when it overflows.
     pub fn batch_len(shape: &Shape, batch: usize) -> Result<usize, crate::RuntimeError> {
@@ -131,3 +143,8 @@ pub mod __private {
         Ok(len / sample)
     }
 }
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -86,6 +86,6 @@ pub trait Model {
 
     /// The Keras summary table (`Display`); `.with_macs()` for the wider one.
     fn summary() -> Summary {
-        Summary::new(Self::LAYERS)
+        Summary::new(Self::LAYERS).named(Self::NAME)
     }
 }

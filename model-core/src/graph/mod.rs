@@ -14,12 +14,14 @@ use crate::message::Message;
 use crate::model::LayerInfo;
 use crate::shape::Shape;
 
+mod order;
 mod plan;
 #[cfg(feature = "runtime")]
 mod run;
 #[cfg(feature = "runtime")]
 pub(crate) mod tape;
 
+pub use self::order::Op;
 pub use self::plan::{plan, plan_into, Plan, Slot};
 #[cfg(feature = "runtime")]
 pub use self::run::{init_graph, predict_graph, predict_graph_into, GraphWorkspace, Planned};
@@ -75,6 +77,70 @@ pub struct Network<'a> {
     pub input_names: &'a [&'static str],
     /// Each output's name: the name of the layer that makes it.
     pub output_names: &'a [&'static str],
+}
+
+/// `[0, 1, …, N − 1]`, for [`chain`].
+pub const fn iota<const N: usize>() -> [usize; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = i;
+        i += 1;
+    }
+    out
+}
+
+/// The nodes of a stack of `N` layers: node `i` calls layer `i` on tensor `i`; `ids` is
+/// [`iota`] of at least `N` values, which the nodes' inputs borrow.
+pub const fn chain<const N: usize>(ids: &'static [usize]) -> [Node<'static>; N] {
+    let mut out = [Node {
+        layer: 0,
+        inputs: &[],
+    }; N];
+    let mut i = 0;
+    while i < N {
+        let (_, rest) = ids.split_at(i);
+        let (one, _) = rest.split_at(1);
+        out[i] = Node {
+            layer: i,
+            inputs: one,
+        };
+        i += 1;
+    }
+    out
+}
+
+impl Network<'static> {
+    /// A stack's network: its layers called one after the other on its one input, `nodes`
+    /// from [`chain`] and `ids` the [`iota`] they borrow (one more than the layers: the
+    /// output tensor).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn stack(
+        name: &'static str,
+        inputs: &'static [Shape],
+        layers: &'static [Layer],
+        nodes: &'static [Node<'static>],
+        ids: &'static [usize],
+        layer_names: &'static [&'static str],
+        input_names: &'static [&'static str],
+        output_names: &'static [&'static str],
+    ) -> Network<'static> {
+        let (_, output) = ids.split_at(layers.len());
+        let (output, _) = output.split_at(1);
+        Network {
+            name,
+            sequential: true,
+            graph: Graph {
+                inputs,
+                layers,
+                nodes,
+                outputs: output,
+            },
+            layer_names,
+            input_names,
+            output_names,
+        }
+    }
 }
 
 impl Network<'_> {

@@ -42,6 +42,22 @@ pub struct Arg<'a> {
     pub value: Value<'a>,
 }
 
+impl<'a> Arg<'a> {
+    /// A positional argument (the generated code writes arguments through these two, to
+    /// keep the expansion small).
+    pub const fn positional(value: Value<'a>) -> Arg<'a> {
+        Arg { name: None, value }
+    }
+
+    /// A keyword argument.
+    pub const fn keyword(name: &'a str, value: Value<'a>) -> Arg<'a> {
+        Arg {
+            name: Some(name),
+            value,
+        }
+    }
+}
+
 /// Why a layer's arguments cannot be accepted. `arg` indexes the offending argument.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ArgError {
@@ -340,6 +356,9 @@ pub fn spec_of(kind: Kind, args: &[Arg], i: usize) -> Option<ArgSpec> {
 /// per such argument). Every producer of arguments calls it before [`build`]: the Keras
 /// reader, the macro's checker and its graph interpreter.
 pub fn keep_numbers(kind: Kind, args: &mut [Arg<'_>]) {
+    if !keeps_numbers(kind) {
+        return;
+    }
     for i in 0..args.len() {
         let takes_numbers = spec_of(kind, args, i)
             .is_some_and(|s| matches!(s.ty, ArgType::Numbers | ArgType::OptNumbers));
@@ -349,4 +368,12 @@ pub fn keep_numbers(kind: Kind, args: &mut [Arg<'_>]) {
             }
         }
     }
+}
+
+/// Whether any argument of `kind` keeps numbers ([`ArgType::Numbers`]).
+pub fn keeps_numbers(kind: Kind) -> bool {
+    kind.info()
+        .args
+        .iter()
+        .any(|a| matches!(a.ty, ArgType::Numbers | ArgType::OptNumbers))
 }

@@ -58,7 +58,7 @@ pub(crate) mod window;
 pub(crate) use self::args::test_layer;
 pub(crate) use self::args::{arg, req};
 pub use self::args::{
-    build, describe_value, find_arg, keep_numbers, spec_of, Arg, ArgError, ArgSpec,
+    build, describe_value, find_arg, keep_numbers, keeps_numbers, spec_of, Arg, ArgError, ArgSpec,
 };
 
 pub use self::activation::{Activation, LeakyReLU, PReLU, ReLU, Softmax, ELU};

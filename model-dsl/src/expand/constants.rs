@@ -176,23 +176,23 @@ pub(crate) fn model_constants(
             (Computed::Name, _) => push!([&'static str] = [#name], [&'static str] = [#name]),
             (Computed::InputShape, _) => push!(
                 [[usize; #input_rank]] = [[#(#input),*]],
-                [&'static [usize]] = [&[#(#input),*]]
+                [__m::Dims] = [&[#(#input),*]]
             ),
             (Computed::OutputShape, Mode::Checked) => push!(
                 [[usize; #output_rank]] = [Self::__MODEL_OUTPUT.to_array::<#output_rank>()],
-                [&'static [usize]] = [Self::__MODEL_OUTPUT.dims()]
+                [__m::Dims] = [Self::__MODEL_OUTPUT.dims()]
             ),
             (Computed::OutputShape, Mode::Placeholder) => push!(
                 [[usize; #output_rank]] = [[#(#output),*]],
-                [&'static [usize]] = [&[#(#output),*]]
+                [__m::Dims] = [&[#(#output),*]]
             ),
             (Computed::Layers, Mode::Checked) => push!(
                 [&'static [__m::LayerInfo]] = [&Self::__MODEL_INFO],
-                [&'static [__m::LayerInfo]] = [&Self::__MODEL_INFO]
+                [__m::Infos] = [&Self::__MODEL_INFO]
             ),
             (Computed::Layers, Mode::Placeholder) => push!(
                 [&'static [__m::LayerInfo]] = [&[]],
-                [&'static [__m::LayerInfo]] = [&[]]
+                [__m::Infos] = [&[]]
             ),
             (Computed::Total { field, times }, Mode::Checked) => {
                 let field = Ident::new(field, Span::call_site());
@@ -214,23 +214,23 @@ pub(crate) fn model_constants(
                 let i = 0..shapes.inputs;
                 push!(
                     [&'static [&'static [usize]]] = [&[#(Self::__MODEL_INPUTS[#i].dims()),*]],
-                    [&'static [&'static [usize]]] = [<Self>::INPUT_SHAPES]
+                    [__m::Shapes] = [<Self>::INPUT_SHAPES]
                 )
             }
             (Computed::OutputShapes, Mode::Checked) => {
                 let o = 0..shapes.outputs;
                 push!(
                     [&'static [&'static [usize]]] = [&[#(Self::__MODEL_OUTPUT_SHAPES[#o].dims()),*]],
-                    [&'static [&'static [usize]]] = [<Self>::OUTPUT_SHAPES]
+                    [__m::Shapes] = [<Self>::OUTPUT_SHAPES]
                 )
             }
             (Computed::InputNames, Mode::Checked) => push!(
                 [&'static [&'static str]] = [&Self::__MODEL_INPUT_NAMES],
-                [&'static [&'static str]] = [&Self::__MODEL_INPUT_NAMES]
+                [__m::Names] = [&Self::__MODEL_INPUT_NAMES]
             ),
             (Computed::OutputNames, Mode::Checked) => push!(
                 [&'static [&'static str]] = [&Self::__MODEL_OUTPUT_NAMES],
-                [&'static [&'static str]] = [&Self::__MODEL_OUTPUT_NAMES]
+                [__m::Names] = [&Self::__MODEL_OUTPUT_NAMES]
             ),
             (Computed::Scratch, Mode::Checked) => push!(
                 [usize] = [Self::__MODEL_SCRATCH],
@@ -238,11 +238,11 @@ pub(crate) fn model_constants(
             ),
             (Computed::InputShapes | Computed::OutputShapes, Mode::Placeholder) => push!(
                 [&'static [&'static [usize]]] = [&[]],
-                [&'static [&'static [usize]]] = [&[]]
+                [__m::Shapes] = [&[]]
             ),
             (Computed::InputNames | Computed::OutputNames, Mode::Placeholder) => push!(
                 [&'static [&'static str]] = [&[]],
-                [&'static [&'static str]] = [&[]]
+                [__m::Names] = [&[]]
             ),
             (Computed::Scratch, Mode::Placeholder) => push!([usize] = [0], [usize] = [0]),
             (Computed::Network, Mode::Checked) => push!(

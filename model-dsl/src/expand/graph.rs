@@ -149,9 +149,9 @@ fn ctor_expr(c: &Ctor, name: &str, index: usize, nested: &mut Vec<TokenStream>) 
             match n {
                 Some(n) => {
                     let n = spanned_str(n, *span);
-                    quote_spanned!(*span=> __m::Arg { name: ::core::option::Option::Some(#n), value: #v })
+                    quote_spanned!(*span=> __m::Arg::keyword(#n, #v))
                 }
-                None => quote_spanned!(*span=> __m::Arg { name: ::core::option::Option::None, value: #v }),
+                None => quote_spanned!(*span=> __m::Arg::positional(#v)),
             }
         })
         .collect();
@@ -329,6 +329,8 @@ fn hidden_items(plan: &GraphPlan, model_name: &str) -> TokenStream {
         #[doc(hidden)]
         const __MODEL_OUTPUT_NAMES: [&'static str; #o] = [#(#output_names),*];
         #[doc(hidden)]
+        const __MODEL_SUMMARY: __m::Summary = __m::Summary::graph(&Self::__MODEL_INFO, Self::__MODEL_NETWORK, &Self::__MODEL_TENSORS);
+        #[doc(hidden)]
         const __MODEL_NETWORK: __m::Network<'static> = __m::Network {
             name: #model_name,
             sequential: false,
@@ -415,14 +417,25 @@ fn items(
     let mut inherent = hidden;
     inherent.extend(constants);
     inherent.extend(layer_constants(plan, mode));
+    let summary = match mode {
+        Mode::Checked => quote!(Self::__MODEL_SUMMARY),
+        Mode::Placeholder => quote!(__m::Summary::new(Self::LAYERS)),
+    };
     inherent.extend(quote! {
-        /// The Keras summary table; `.with_macs()` adds a column.
+        /// Keras's functional summary table, with the `Connected to` column;
+        /// `.with_macs()` adds a column.
         pub fn summary() -> __m::Summary {
-            __m::Summary::new(Self::LAYERS)
+            #summary
         }
     });
     inherent.extend(methods(def, plan, shapes, mode));
     let inherent = Group::new(Delimiter::Brace, inherent);
+    let mut trait_constants = trait_constants;
+    trait_constants.extend(quote! {
+        fn summary() -> __m::Summary {
+            <Self>::summary()
+        }
+    });
     let trait_constants = Group::new(Delimiter::Brace, trait_constants);
     let count = plan.layers.len();
     let doc = format!(
@@ -511,9 +524,9 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
     let init = body(
         quote! {
             match __m::init_graph(&Self::__MODEL_GRAPH, &Self::__MODEL_TENSORS, seed) {
-                ::core::result::Result::Ok(weights) => Self::from_layer_weights(weights),
+                __m::Result::Ok(weights) => Self::from_layer_weights(weights),
                 // Every call was evaluated at compile time, so initialization cannot fail.
-                ::core::result::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
+                __m::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
             }
         },
         quote!(Self::from_layer_weights(::std::vec::Vec::new())),
@@ -523,13 +536,13 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
             ::model::runtime::load_layers(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, &Self::__MODEL_LAYER_INPUTS)
                 .map(Self::from_layer_weights)
         },
-        quote!(::core::result::Result::Err(::model::LoadError::Model(#invalid))),
+        quote!(__m::Result::Err(::model::LoadError::Model(#invalid))),
     );
     let save = body(
         quote! {
             ::model::runtime::save_layers(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, &Self::__MODEL_LAYER_INPUTS, &self.layer_weights())
         },
-        quote!(::core::result::Result::Err(::std::io::Error::other(#invalid.message))),
+        quote!(__m::Result::Err(::std::io::Error::other(#invalid.message))),
     );
     // The batch from the first input; every input is checked against it by the executor.
     let run = quote! {
@@ -542,9 +555,9 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
                 let batch = __m::batch_of(x.len(), &Self::__MODEL_INPUT)?;
                 let mut out = ::std::vec![0.0f32; __m::batch_len(&Self::__MODEL_OUTPUT, batch)?];
                 self.predict_into(x, &mut out, &mut ::model::Workspace::new())?;
-                ::core::result::Result::Ok(out)
+                __m::Result::Ok(out)
             },
-            quote!(::core::result::Result::Err(#invalid)),
+            quote!(__m::Result::Err(#invalid)),
         );
         let predict_into = body(
             quote! {
@@ -552,13 +565,13 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
                 let outs: &mut [&mut [f32]] = &mut [out];
                 #run
             },
-            quote!(::core::result::Result::Err(#invalid)),
+            quote!(__m::Result::Err(#invalid)),
         );
         quote! {
             /// Runs a batch: `x` holds whole samples of `INPUT_SHAPE`, one after the other;
             /// returns as many samples of `OUTPUT_SHAPE`. A buffer that is not a whole number
             /// of samples is an error, never a panic.
-            pub fn predict(&self, x: &[f32]) -> ::core::result::Result<::std::vec::Vec<f32>, ::model::RuntimeError> #predict
+            pub fn predict(&self, x: &[f32]) -> __m::Result<::std::vec::Vec<f32>, ::model::RuntimeError> #predict
 
             /// [`Self::predict`] into a caller's buffer, with a reusable workspace: after the
             /// first call for a batch size, nothing is allocated.
@@ -567,7 +580,7 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
                 x: &[f32],
                 out: &mut [f32],
                 workspace: &mut ::model::Workspace,
-            ) -> ::core::result::Result<(), ::model::RuntimeError> #predict_into
+            ) -> __m::Result<(), ::model::RuntimeError> #predict_into
         }
     } else {
         let predict = body(
@@ -584,22 +597,22 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
                     };
                     self.predict_into(xs, &mut views, &mut ::model::Workspace::new())?;
                 }
-                ::core::result::Result::Ok(outs)
+                __m::Result::Ok(outs)
             },
-            quote!(::core::result::Result::Err(#invalid)),
+            quote!(__m::Result::Err(#invalid)),
         );
         let predict_into = body(
             quote! {
                 let outs: &mut [&mut [f32]] = &mut outs[..];
                 #run
             },
-            quote!(::core::result::Result::Err(#invalid)),
+            quote!(__m::Result::Err(#invalid)),
         );
         quote! {
             /// Runs a batch: `xs[i]` holds whole samples of input `i` (`INPUT_SHAPES[i]`), the
             /// same number of each; returns one buffer per output (`OUTPUT_SHAPES`). A buffer
             /// that is not a whole number of samples is an error, never a panic.
-            pub fn predict(&self, xs: [&[f32]; #ni]) -> ::core::result::Result<[::std::vec::Vec<f32>; #no], ::model::RuntimeError> #predict
+            pub fn predict(&self, xs: [&[f32]; #ni]) -> __m::Result<[::std::vec::Vec<f32>; #no], ::model::RuntimeError> #predict
 
             /// [`Self::predict`] into the caller's buffers, one per output, with a reusable
             /// workspace: after the first call for a batch size, nothing is allocated.
@@ -608,7 +621,7 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
                 xs: [&[f32]; #ni],
                 outs: &mut [&mut [f32]; #no],
                 workspace: &mut ::model::Workspace,
-            ) -> ::core::result::Result<(), ::model::RuntimeError> #predict_into
+            ) -> __m::Result<(), ::model::RuntimeError> #predict_into
         }
     };
     let predict_one = if single {
@@ -616,21 +629,44 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
     } else {
         quote!()
     };
-    let training = if single {
-        let train_error = quote!(::core::result::Result::Err(#invalid));
-        let fit = body(
-            quote! {
-                let options = ::model::train::FitOptions {
-                    layer_names: options.layer_names.or(::core::option::Option::Some(&Self::__MODEL_NAMES)),
-                    ..options
-                };
-                let mut weights = ::std::vec![#(::core::mem::take(&mut self.#fields)),*];
-                let result = ::model::train::fit_graph(&Self::__MODEL_GRAPH, &Self::__MODEL_TENSORS, &mut weights, train, options);
-                *self = Self::from_layer_weights(weights);
-                result
-            },
-            train_error.clone(),
-        );
+    let train_error = quote!(__m::Result::Err(#invalid));
+    let (data_ty, fit_fn) = if single {
+        (quote!(::model::data::Dataset), quote!(fit_graph))
+    } else {
+        (quote!(::model::data::MultiDataset), quote!(fit_graph_multi))
+    };
+    let fit = body(
+        quote! {
+            let options = ::model::train::FitOptions {
+                layer_names: options.layer_names.or(::core::option::Option::Some(&Self::__MODEL_NAMES)),
+                output_names: options.output_names.or(::core::option::Option::Some(&Self::__MODEL_OUTPUT_NAMES)),
+                ..options
+            };
+            let mut weights = ::std::vec![#(::core::mem::take(&mut self.#fields)),*];
+            let result = ::model::train::#fit_fn(&Self::__MODEL_GRAPH, &Self::__MODEL_TENSORS, &mut weights, train, options);
+            *self = Self::from_layer_weights(weights);
+            result
+        },
+        train_error.clone(),
+    );
+    let fit_doc = if single {
+        quote! {
+            /// Trains the model on `train` (Keras's `fit`): mini-batches, the optimizer and loss
+            /// of `options`, a progress bar per epoch in a terminal, validation, checkpoints.
+            /// Gradients are summed where a tensor feeds several layers and over a shared
+            /// layer's calls. Returns the per-epoch metrics; the weights are updated in place.
+        }
+    } else {
+        quote! {
+            /// Trains the model on `train` (Keras's `fit`), which holds one array per input and
+            /// one vector of labels per output, in the model's order. Each output takes its loss
+            /// of `options.losses` (or `options.loss`), weighted by `options.loss_weights`; the
+            /// logs hold the weighted total `loss` and each output's `<name>_loss` and
+            /// `<name>_accuracy`. Gradients are summed where a tensor feeds several layers and
+            /// over a shared layer's calls. The weights are updated in place.
+        }
+    };
+    let evaluate = if single {
         let evaluate = body(
             quote! {
                 ::model::train::evaluate_graph(&Self::__MODEL_GRAPH, &Self::__MODEL_TENSORS, &self.layer_weights(), data, loss, 32)
@@ -638,26 +674,44 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
             train_error,
         );
         quote! {
-            /// Trains the model on `train` (Keras's `fit`): mini-batches, the optimizer and loss
-            /// of `options`, a progress bar per epoch in a terminal, validation, checkpoints.
-            /// Gradients are summed where a tensor feeds several layers and over a shared
-            /// layer's calls. Returns the per-epoch metrics; the weights are updated in place.
-            pub fn fit(
-                &mut self,
-                train: &::model::data::Dataset,
-                options: ::model::train::FitOptions<'_>,
-            ) -> ::core::result::Result<::model::train::History, ::model::train::TrainError> #fit
-
             /// The loss and accuracy on `data` in inference mode (Keras's `evaluate`), 32
             /// samples at a time.
             pub fn evaluate(
                 &self,
                 data: &::model::data::Dataset,
                 loss: ::model::train::Loss,
-            ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
+            ) -> __m::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
         }
     } else {
-        quote!()
+        let evaluate = body(
+            quote! {
+                ::model::train::evaluate_graph_multi(&Self::__MODEL_GRAPH, &Self::__MODEL_TENSORS, &self.layer_weights(), data, losses, loss_weights, &Self::__MODEL_OUTPUT_NAMES, 32)
+            },
+            train_error,
+        );
+        quote! {
+            /// The losses and accuracies on `data` in inference mode (Keras's
+            /// `evaluate(return_dict=True)`), 32 samples at a time: one loss per output
+            /// (`losses`, or its one loss for every output), weighted by `loss_weights` (empty:
+            /// 1 each) in the total `loss`, and each output's `<name>_loss` and
+            /// `<name>_accuracy`.
+            pub fn evaluate(
+                &self,
+                data: &::model::data::MultiDataset,
+                losses: &[::model::train::Loss],
+                loss_weights: &[f32],
+            ) -> __m::Result<::model::train::Logs, ::model::train::TrainError> #evaluate
+        }
+    };
+    let training = quote! {
+        #fit_doc
+        pub fn fit(
+            &mut self,
+            train: &#data_ty,
+            options: ::model::train::FitOptions<'_>,
+        ) -> __m::Result<::model::train::History, ::model::train::TrainError> #fit
+
+        #evaluate
     };
     let layer_weights_ty = quote!([&::model::LayerWeights; #count]);
     quote! {
@@ -668,7 +722,7 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
         /// Loads weights saved by [`Self::save`] (safetensors, tensors named
         /// `"{layer}/{weight}"` in Keras's layouts). Every missing tensor, wrong dtype or
         /// wrong shape is reported by name.
-        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::model::LoadError> #load
+        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> __m::Result<Self, ::model::LoadError> #load
 
         /// Saves the weights as safetensors, writing a temporary file then renaming it, so
         /// that a half-written file never replaces a good one.

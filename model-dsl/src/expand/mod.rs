@@ -186,10 +186,7 @@ fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
         info_idents.push(ident);
     }
     let names = plan.layers.iter().map(|l| &l.name);
-    let nodes = (0..count).map(|i| {
-        let i = Literal::usize_unsuffixed(i);
-        quote!(#p::Node { layer: #i, inputs: &[#i] })
-    });
+    let ids = Literal::usize_unsuffixed(count + 1);
     let name = def.name.to_string();
     let hidden = quote! {
         #[doc(hidden)]
@@ -217,21 +214,13 @@ fn expand_model(def: &ModelDef, plan: &Plan) -> TokenStream {
         #[doc(hidden)]
         const __MODEL_NAMES: [&'static str; #count] = [#(#names),*];
         #[doc(hidden)]
-        const __MODEL_NODES: [#p::Node<'static>; #count] = [#(#nodes),*];
+        const __MODEL_IDS: [usize; #ids] = #p::iota();
         #[doc(hidden)]
-        const __MODEL_NETWORK: #p::Network<'static> = #p::Network {
-            name: #name,
-            sequential: true,
-            graph: #p::Graph {
-                inputs: &Self::__MODEL_INPUTS,
-                layers: &Self::__MODEL_SPEC,
-                nodes: &Self::__MODEL_NODES,
-                outputs: &[#count],
-            },
-            layer_names: &Self::__MODEL_NAMES,
-            input_names: &Self::__MODEL_INPUT_NAMES,
-            output_names: &Self::__MODEL_OUTPUT_NAMES,
-        };
+        const __MODEL_NODES: [#p::Node<'static>; #count] = #p::chain(&Self::__MODEL_IDS);
+        #[doc(hidden)]
+        const __MODEL_NETWORK: #p::Network<'static> = #p::Network::stack(#name, &Self::__MODEL_INPUTS,
+            &Self::__MODEL_SPEC, &Self::__MODEL_NODES, &Self::__MODEL_IDS, &Self::__MODEL_NAMES,
+            &Self::__MODEL_INPUT_NAMES, &Self::__MODEL_OUTPUT_NAMES);
     };
     let mut items = model_items(def, plan, &shapes, hidden, Mode::Checked);
 
@@ -304,7 +293,7 @@ fn model_items(
     inherent.extend(quote! {
         /// The Keras summary table; `.with_macs()` adds a column.
         pub fn summary() -> #p::Summary {
-            #p::Summary::new(Self::LAYERS)
+            #p::Summary::new(Self::LAYERS).named(Self::NAME)
         }
     });
     inherent.extend(runtime::methods(def, plan, shapes, mode));

@@ -59,9 +59,9 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         &|| {
             quote! {
                 match ::model::runtime::init_model(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, seed) {
-                    ::core::result::Result::Ok(weights) => Self::from_layer_weights(weights),
+                    __m::Result::Ok(weights) => Self::from_layer_weights(weights),
                     // Every layer was evaluated at compile time, so initialization cannot fail.
-                    ::core::result::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
+                    __m::Result::Err(e) => ::core::panic!("`{}`: {}", Self::NAME, e),
                 }
             }
         },
@@ -74,7 +74,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
                     .map(Self::from_layer_weights)
             }
         },
-        &|| quote!(::core::result::Result::Err(::model::LoadError::Model(#invalid))),
+        &|| quote!(__m::Result::Err(::model::LoadError::Model(#invalid))),
     );
     let save = body(
         &|| {
@@ -82,7 +82,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
                 ::model::runtime::save_model(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights())
             }
         },
-        &|| quote!(::core::result::Result::Err(::std::io::Error::other(#invalid.message))),
+        &|| quote!(__m::Result::Err(::std::io::Error::other(#invalid.message))),
     );
     let predict = body(
         &|| {
@@ -91,7 +91,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
                 ::model::runtime::predict(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch)
             }
         },
-        &|| quote!(::core::result::Result::Err(#invalid)),
+        &|| quote!(__m::Result::Err(#invalid)),
     );
     let predict_into = body(
         &|| {
@@ -100,11 +100,11 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
                 ::model::runtime::predict_into(&Self::__MODEL_SPEC, Self::__MODEL_INPUT, &self.layer_weights(), x, batch, out, workspace)
             }
         },
-        &|| quote!(::core::result::Result::Err(#invalid)),
+        &|| quote!(__m::Result::Err(#invalid)),
     );
     let train_error = || {
         quote! {
-            ::core::result::Result::Err(#invalid)
+            __m::Result::Err(#invalid)
         }
     };
     let fit = body(
@@ -140,7 +140,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         /// Loads weights saved by [`Self::save`] (safetensors, tensors named
         /// `"{layer}/{weight}"` in Keras's layouts). Every missing tensor, wrong dtype or
         /// wrong shape is reported by name.
-        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::model::LoadError> #load
+        pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> __m::Result<Self, ::model::LoadError> #load
 
         /// Saves the weights as safetensors, writing a temporary file then renaming it, so
         /// that a half-written file never replaces a good one.
@@ -161,7 +161,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         /// Runs a batch: `x` holds whole samples of `INPUT_SHAPE`, one after the other;
         /// returns as many samples of `OUTPUT_SHAPE`. A buffer that is not a whole number of
         /// samples is an error, never a panic.
-        pub fn predict(&self, x: &[f32]) -> ::core::result::Result<::std::vec::Vec<f32>, ::model::RuntimeError> #predict
+        pub fn predict(&self, x: &[f32]) -> __m::Result<::std::vec::Vec<f32>, ::model::RuntimeError> #predict
 
         /// [`Self::predict`] into a caller's buffer, with a reusable workspace: after the
         /// first call for a batch size, nothing is allocated.
@@ -170,7 +170,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
             x: &[f32],
             out: &mut [f32],
             workspace: &mut ::model::Workspace,
-        ) -> ::core::result::Result<(), ::model::RuntimeError> #predict_into
+        ) -> __m::Result<(), ::model::RuntimeError> #predict_into
 
         /// Trains the model on `train` (Keras's `fit`): mini-batches, the optimizer and loss of
         /// `options`, a progress bar per epoch in a terminal, validation, checkpoints.
@@ -180,7 +180,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
             &mut self,
             train: &::model::data::Dataset,
             options: ::model::train::FitOptions<'_>,
-        ) -> ::core::result::Result<::model::train::History, ::model::train::TrainError> #fit
+        ) -> __m::Result<::model::train::History, ::model::train::TrainError> #fit
 
         /// The loss and accuracy on `data` in inference mode (Keras's `evaluate`), 32 samples
         /// at a time.
@@ -188,7 +188,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
             &self,
             data: &::model::data::Dataset,
             loss: ::model::train::Loss,
-        ) -> ::core::result::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
+        ) -> __m::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
 
         #predict_one
     }
@@ -222,10 +222,10 @@ pub(crate) fn predict_one(shapes: &Shapes, mode: Mode) -> TokenStream {
                 .fold(quote!(0.0f32), |inner, d| quote!([#inner; #d]));
             quote! {
                 #doc
-                pub fn predict_one(&self, x: &#input_type) -> ::core::result::Result<#output_type, ::model::RuntimeError> {
+                pub fn predict_one(&self, x: &#input_type) -> __m::Result<#output_type, ::model::RuntimeError> {
                     let mut y: #output_type = #zero;
                     self.predict_into(#x_flat, #y_flat, &mut ::model::Workspace::new())?;
-                    ::core::result::Result::Ok(y)
+                    __m::Result::Ok(y)
                 }
             }
         }
@@ -240,8 +240,8 @@ pub(crate) fn predict_one(shapes: &Shapes, mode: Mode) -> TokenStream {
             };
             quote! {
                 #doc
-                pub fn predict_one<#input_param #output_param>(&self, x: &#input_type) -> ::core::result::Result<#output_type, ::model::RuntimeError> {
-                    ::core::result::Result::Err(__m::invalid_model(Self::NAME))
+                pub fn predict_one<#input_param #output_param>(&self, x: &#input_type) -> __m::Result<#output_type, ::model::RuntimeError> {
+                    __m::Result::Err(__m::invalid_model(Self::NAME))
                 }
             }
         }

@@ -78,6 +78,9 @@ fn nested_layer(
 
 /// Whether each argument of `l` is one that keeps numbers (`ArgType::Numbers`).
 fn keeps_numbers(kind: Kind, l: &LayerDef) -> Vec<bool> {
+    if !model_core::layer::keeps_numbers(kind) {
+        return vec![false; l.args.len()];
+    }
     let names: Vec<Option<String>> = l
         .args
         .iter()
@@ -142,9 +145,9 @@ pub(crate) fn layer_expr(
             match &a.name {
                 Some(n) => {
                     let n = spanned_str(&n.to_string(), n.span());
-                    quote_spanned!(span=> __m::Arg { name: ::core::option::Option::Some(#n), value: #v })
+                    quote_spanned!(span=> __m::Arg::keyword(#n, #v))
                 }
-                None => quote_spanned!(span=> __m::Arg { name: ::core::option::Option::None, value: #v }),
+                None => quote_spanned!(span=> __m::Arg::positional(#v)),
             }
         })
         .collect();

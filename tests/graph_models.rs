@@ -182,3 +182,13 @@ fn a_sequential_network_is_the_chain_of_its_layers() {
     assert_eq!(net.graph.outputs, [2]);
     assert_eq!(net.graph.inputs[0].dims(), &[4]);
 }
+
+#[test]
+fn predict_one_takes_and_returns_typed_samples_of_every_input_and_output() {
+    let model = Siamese::init(4);
+    let (a, b) = ([0.1f32; 12], [-0.3f32; 12]);
+    let (score, product): ([f32; 1], [f32; 8]) = model.predict_one((&a, &b)).expect("predict");
+    let [s, p] = model.predict([&a, &b]).expect("predict");
+    assert_eq!(score.as_slice(), s.as_slice());
+    assert_eq!(product.as_slice(), p.as_slice());
+}

@@ -627,7 +627,7 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
     let predict_one = if single {
         predict_one(shapes, mode)
     } else {
-        quote!()
+        predict_one_multi(plan, mode)
     };
     let train_error = quote!(__m::Result::Err(#invalid));
     let (data_ty, fit_fn) = if single {
@@ -744,6 +744,64 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
         #io
         #predict_one
         #training
+    }
+}
+
+/// `predict_one` for several inputs or outputs: a tuple of typed samples in, a tuple of
+/// typed samples out. Left out where an output's shape depends on a const generic or has no
+/// axis (its type could not be written), and for a model with mistakes (whose users then
+/// get the model's own errors, as for every method).
+fn predict_one_multi(plan: &GraphPlan, mode: Mode) -> TokenStream {
+    if mode != Mode::Checked {
+        return quote!();
+    }
+    let mut outputs = Vec::new();
+    for &(t, _) in &plan.outputs {
+        match plan.tensors[t].shape {
+            Some(s) if s.is_known() && s.rank() > 0 => outputs.push(
+                s.dims()
+                    .iter()
+                    .map(|&d| {
+                        let d = Literal::usize_unsuffixed(d);
+                        quote!(#d)
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            _ => return quote!(),
+        }
+    }
+    let inputs: Vec<Vec<TokenStream>> = plan.inputs.iter().map(|i| dims_of(&i.dims)).collect();
+    let in_types = inputs.iter().map(|d| super::runtime::array_type(d));
+    let out_types: Vec<TokenStream> = outputs
+        .iter()
+        .map(|d| super::runtime::array_type(d))
+        .collect();
+    let xs: Vec<Ident> = (0..inputs.len()).map(|i| format_ident!("x{}", i)).collect();
+    let ys: Vec<Ident> = (0..outputs.len())
+        .map(|o| format_ident!("y{}", o))
+        .collect();
+    let x_flat = xs
+        .iter()
+        .zip(&inputs)
+        .map(|(x, d)| super::runtime::flatten(quote!(#x), d.len(), false));
+    let y_flat = ys
+        .iter()
+        .zip(&outputs)
+        .map(|(y, d)| super::runtime::flatten(quote!(#y), d.len(), true));
+    let zeros = outputs.iter().map(|d| {
+        d.iter()
+            .rev()
+            .fold(quote!(0.0f32), |inner, d| quote!([#inner; #d]))
+    });
+    quote! {
+        /// Runs one sample of each input, whose shapes are checked by their types, and
+        /// returns one sample of each output.
+        pub fn predict_one(&self, x: (#(&#in_types,)*)) -> __m::Result<(#(#out_types,)*), ::model::RuntimeError> {
+            let (#(#xs,)*) = x;
+            #(let mut #ys: #out_types = #zeros;)*
+            self.predict_into([#(#x_flat),*], &mut [#(#y_flat),*], &mut ::model::Workspace::new())?;
+            __m::Result::Ok((#(#ys,)*))
+        }
     }
 }
 

@@ -17,6 +17,10 @@
 //!   `model::Model` implementation, or, when there were mistakes, the same items with
 //!   placeholder values beside the `compile_error!`s, so that one mistake gives one error.
 //!
+//! Those are the phases of the sequential form (`input: [...]`, a list of layers). A body
+//! of statements (the graph form, [`ast::ModelDef::graph`]) is interpreted and checked call
+//! by call in [`graph`], then expanded; [`model()`] routes each form.
+//!
 //! [`candidates()`] is `candidates!`, one parse and one expansion.
 //!
 //! Errors are collected, never panicked: every failure is a [`syn::Error`]

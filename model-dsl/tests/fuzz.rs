@@ -32,6 +32,17 @@ const MODELS: &[&str] = &[
      Conv3DTranspose(2, 2, strides = 2), GlobalAvgPool3D, Dense(3, use_bias = false), LeakyReLU(0.3), PReLU, ELU(1.0), Softmax(axis = -1) }",
     "struct G { input: [32, 4], Conv1D(8, 5, padding = causal, groups = 2), AveragePooling1D(2, strides = 1), DepthwiseConv1D(3), \
      UpSampling1D, GaussianNoise(0.1), SpatialDropout1D(0.1), Activation(gelu), Dense(4, activation = hard_silu) }",
+    // Graph models: functions, loops, `if`, shared layers, merges, strings, several outputs.
+    "pub struct H { fn block(x, filters, stride = 1) { let y = Conv2D(filters, 3, strides = stride, padding = same)(x); \
+     let s = if stride == 1 { x } else { Conv2D(filters, 1, strides = stride)(x) }; ReLU()(Add()([y, s])) } \
+     let x = Input([16, 16, 3]); let mut y = block(x, 3); for i in 0..2 { y = block(y, 4 * (i + 1), stride = 2); } \
+     Dense(10, activation = softmax, name = \"out{i}\")(GlobalAveragePooling2D()(y)) }",
+    "struct I { let a = Input([12], name = \"left\"); let b = Input([12]); let shared = Dense(8, name = \"encoder\"); \
+     let (ea, eb) = (shared(a), shared(b)); let d = Dot(axes = 1, normalize = true)([ea, eb]); \
+     (Dense(1, activation = sigmoid)(Concatenate(axis = -1)([ea, eb])), Multiply()([Subtract()([ea, eb]), d])) }",
+    "struct J<const C: usize> { let x = Input([8, 8, C]); let g = GlobalAveragePooling2D(keepdims = true)(x); \
+     let g = Dense(C, activation = sigmoid)(g); let n = x.shape[-1]; let y = Multiply()([x, g]); \
+     Conv2D(max(n, 2), 1, name = str(len([x, y])))(Maximum()([x, y])) }",
 ];
 
 /// `candidates!` inputs.
@@ -366,6 +377,8 @@ fn mutant(text: &str, rng: &mut Rng, vocabulary: &[TokenTree]) -> TokenStream {
 fn expand_model(tokens: TokenStream) {
     let mut errors = Vec::new();
     let output = match model_dsl::parse(tokens.clone(), &mut errors) {
+        // The graph form is interpreted and checked as it expands.
+        Some(def) if def.graph.is_some() => model_dsl::model(tokens),
         Some(def) => {
             let plan = model_dsl::check(&def, &mut errors);
             let mistakes = !errors.is_empty();

@@ -7,31 +7,75 @@
 
 use serde_json::Value as Json;
 
+pub mod write;
+
+pub use self::write::layer_config;
+
 use crate::layer::{build, keep_numbers, Arg, Kind, Layer};
 use crate::shape::Shape;
 use crate::value::Value;
 
-/// Config keys that carry no shape or parameter information (or only defaults we share).
+/// Config keys that are not arguments and change nothing in inference or in the weights
+/// this project holds: names, dtypes, initializers, regularizers, constraints, dropout rates
+/// and seeds (training only), and the backends' implementation choices.
 const IGNORED: &[&str] = &[
     "name",
     "trainable",
     "dtype",
-    "data_format",
     "batch_input_shape",
     "input_shape",
+    "seed",
+    "noise_shape",
+    "implementation",
+    "unroll",
+    "use_cudnn",
+    "synchronized",
+    "renorm_clipping",
+    "renorm_momentum",
+    "unit_forget_bias",
+    "input_length",
+    "lora_alpha",
+    "autocast",
+    "zero_output_for_mask",
+    // Keras writes `Bidirectional`'s backward layer as the forward one, run backwards.
+    "backward_layer",
 ];
 
-fn ignored(key: &str) -> bool {
-    IGNORED.contains(&key)
+/// Config keys that must hold Keras's default, with what it is: other values ask for what
+/// this project does not compute (masks, states kept across batches, quantized weights).
+const DEFAULT_ONLY: &[(&str, &str)] = &[
+    ("data_format", "\"channels_last\""),
+    ("mask_zero", "false"),
+    ("stateful", "false"),
+    ("return_state", "false"),
+    ("time_major", "false"),
+    ("renorm", "false"),
+    ("sparse", "false"),
+    ("lora_rank", "null"),
+    ("quantization_config", "null"),
+];
+
+/// Whether config key `key` of a layer is skipped (it is not an argument), or why its
+/// value cannot be read.
+fn skipped(key: &str, v: &Json) -> Result<bool, String> {
+    if IGNORED.contains(&key)
         || key.ends_with("_initializer")
         || key.ends_with("_regularizer")
         || key.ends_with("_constraint")
         || key.ends_with("dropout")
-        || key == "mask_zero"
-        || key == "noise_shape"
-        || key == "unroll"
-        || key == "stateful"
-        || key == "return_state"
+    {
+        return Ok(true);
+    }
+    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(k, _)| *k == key) else {
+        return Ok(false);
+    };
+    if v.is_null() || v.to_string() == *default {
+        Ok(true)
+    } else {
+        Err(format!(
+            "`{key} = {v}` is not supported (only {default}, Keras's default)"
+        ))
+    }
 }
 
 fn value(v: &Json) -> Result<Value<'static>, String> {
@@ -60,11 +104,11 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
         .get("class_name")
         .and_then(Json::as_str)
         .ok_or("a layer needs `class_name`")?;
-    let kind = Kind::from_name(class).ok_or_else(|| format!("unknown layer class `{class}`"))?;
+    let kind = kind_of(json, class)?;
     let mut args = Vec::new();
     if let Some(config) = json.get("config").and_then(Json::as_object) {
         for (key, v) in config {
-            if ignored(key) {
+            if kind.info().args.iter().all(|a| a.name != key) && skipped(key, v)? {
                 continue;
             }
             let name: &'static str = Box::leak(key.clone().into_boxed_str());
@@ -76,6 +120,41 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
     }
     keep_numbers(kind, &mut args);
     build(kind, &args).map_err(|e| e.describe(kind, &args))
+}
+
+/// The kind of class `class`, or why it cannot be read: a `Lambda` (Python code), a custom
+/// layer (a class registered outside Keras), or a class this project does not know.
+fn kind_of(json: &Json, class: &str) -> Result<Kind, String> {
+    if class == "Lambda" {
+        return Err(
+            "`Lambda` layers hold Python code, which cannot be read; write the computation as layers"
+                .to_string(),
+        );
+    }
+    // Keras 3 writes each layer's module: `keras.layers` for its own, the user's (or
+    // `null`) for a class registered elsewhere. Older files and the corpus have none.
+    let custom = match json.get("module") {
+        None => false,
+        Some(Json::String(m)) => !(m == "keras" || m.starts_with("keras.")),
+        Some(_) => true,
+    };
+    if custom {
+        let registered = json.get("registered_name").and_then(Json::as_str);
+        return Err(format!(
+            "`{}` is a custom layer, which cannot be read: only Keras's own layers can",
+            registered.unwrap_or(class),
+        ));
+    }
+    Kind::from_name(class).ok_or_else(|| {
+        format!(
+            "unknown layer class `{class}`; the supported classes are {}",
+            crate::layer::KINDS
+                .iter()
+                .map(|k| k.class_name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// A model file of the reference corpus.

@@ -7,13 +7,21 @@
 
 use serde_json::Value as Json;
 
+#[cfg(feature = "keras-files")]
+pub mod files;
+pub mod model;
 pub mod write;
 
+#[cfg(feature = "keras-files")]
+pub use self::files::{
+    load_keras, load_network, read_keras, read_keras_model, save_keras, save_network, KerasFile,
+};
+pub use self::model::{model, model_config, KerasModel};
 pub use self::write::layer_config;
 
 use crate::layer::{build, keep_numbers, Arg, Kind, Layer};
 use crate::shape::Shape;
-use crate::value::Value;
+use crate::value::{ArgType, Value};
 
 /// Config keys that are not arguments and change nothing in inference or in the weights
 /// this project holds: names, dtypes, initializers, regularizers, constraints, dropout rates
@@ -50,6 +58,7 @@ const DEFAULT_ONLY: &[(&str, &str)] = &[
     ("return_state", "false"),
     ("time_major", "false"),
     ("renorm", "false"),
+    ("rms_scaling", "false"),
     ("sparse", "false"),
     ("lora_rank", "null"),
     ("quantization_config", "null"),
@@ -112,14 +121,25 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
                 continue;
             }
             let name: &'static str = Box::leak(key.clone().into_boxed_str());
+            let mut value = value(v)?;
+            // Keras 3 writes `LayerNormalization`'s axis as a list, `[-1]`.
+            if let (Some(spec), Value::Tuple([one])) = (find(kind, key), value) {
+                if spec.ty == ArgType::Int {
+                    value = *one;
+                }
+            }
             args.push(Arg {
                 name: Some(name),
-                value: value(v)?,
+                value,
             });
         }
     }
     keep_numbers(kind, &mut args);
     build(kind, &args).map_err(|e| e.describe(kind, &args))
+}
+
+fn find(kind: Kind, key: &str) -> Option<&'static crate::layer::ArgSpec> {
+    kind.info().args.iter().find(|a| a.name == key)
 }
 
 /// The kind of class `class`, or why it cannot be read: a `Lambda` (Python code), a custom

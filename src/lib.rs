@@ -131,6 +131,35 @@ pub mod __private {
         ))
     }
 
+    /// `Name::load_keras`: [`model_core::keras::load_keras`], or an error saying that the
+    /// `keras` feature is off.
+    pub fn load_keras<M: crate::Model>(path: &std::path::Path) -> Result<M, crate::Error> {
+        #[cfg(feature = "keras")]
+        return model_core::keras::load_keras(path);
+        #[cfg(not(feature = "keras"))]
+        return Err(no_keras(path));
+    }
+
+    /// `model.save_keras`: [`model_core::keras::save_keras`], or an error saying that the
+    /// `keras` feature is off.
+    pub fn save_keras<M: crate::Model>(model: &M, path: &std::path::Path) -> Result<(), crate::Error> {
+        #[cfg(feature = "keras")]
+        return model_core::keras::save_keras(model, path);
+        #[cfg(not(feature = "keras"))]
+        return Err({
+            let _ = model;
+            no_keras(path)
+        });
+    }
+
+    #[cfg(not(feature = "keras"))]
+    fn no_keras(path: &std::path::Path) -> crate::Error {
+        crate::Error::new(format!(
+            "{}: `model` was built without its `keras` feature, which reads and writes Keras files",
+            path.display()
+        ))
+    }
+
     /// The batch size of a flat buffer of `len` values, or an error when it is not a whole
     /// number of samples of `input`.
     pub fn batch_of(len: usize, input: &Shape) -> Result<usize, crate::RuntimeError> {

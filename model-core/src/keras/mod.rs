@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 #[cfg(feature = "keras-files")]
 pub mod files;
 pub mod model;
+pub mod source;
 pub mod write;
 
 #[cfg(feature = "keras-files")]
@@ -17,9 +18,10 @@ pub use self::files::{
     load_keras, load_network, read_keras, read_keras_model, save_keras, save_network, KerasFile,
 };
 pub use self::model::{model, model_config, KerasModel};
+pub use self::source::{source, type_name};
 pub use self::write::layer_config;
 
-use crate::layer::{build, keep_numbers, Arg, Kind, Layer};
+use crate::layer::{build, keep_numbers, Arg, Config, Kind, Layer};
 use crate::shape::Shape;
 use crate::value::{ArgType, Value};
 
@@ -135,7 +137,14 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
         }
     }
     keep_numbers(kind, &mut args);
-    build(kind, &args).map_err(|e| e.describe(kind, &args))
+    let mut layer = build(kind, &args).map_err(|e| e.describe(kind, &args))?;
+    // Keras 3 writes a pooling's default strides out (the pool size); they are the default.
+    if let Config::Pooling(p) = &mut layer.config {
+        if p.strides == Some(p.pool_size) {
+            p.strides = None;
+        }
+    }
+    Ok(layer)
 }
 
 fn find(kind: Kind, key: &str) -> Option<&'static crate::layer::ArgSpec> {

@@ -133,6 +133,12 @@ impl Visit for RoundTrip {
             save_keras(&m, &out).unwrap_or_else(|e| panic!("{file} → {ext}: {e}"));
             let back: M = load_keras(&out).unwrap_or_else(|e| panic!("{file} → {ext}: {e}"));
             assert_eq!(owned(back.weights()), owned(m.weights()), "{file} → {ext}");
+            // `tools/keras_check_saved.py` opens these in Keras.
+            if let Some(keep) = std::env::var_os("KERAS_FILES_SAVE_DIR") {
+                let keep = Path::new(&keep);
+                std::fs::create_dir_all(keep).unwrap();
+                std::fs::copy(&out, keep.join(out.file_name().unwrap())).unwrap();
+            }
             std::fs::remove_file(&out).unwrap();
         }
         // The written config is the model again: the same source.
@@ -219,5 +225,47 @@ fn the_methods_on_a_model_type() {
     let (xs, ys) = io("cnn");
     let y = cnn.predict(&xs[0].data).unwrap();
     assert!(worst(&[y], &ys) <= 1.0);
+    std::fs::remove_file(&out).unwrap();
+}
+
+model::model! {
+    /// Written here, not imported: a shared layer, and layers written in another order than
+    /// Keras's `model.layers`, whose order names the weights in a `.keras` file.
+    struct Handwritten {
+        let a = Input([6], name = "a");
+        let b = Input([6], name = "b");
+        let shared = Dense(4, activation = relu, name = "shared");
+        let x = shared(a);
+        let y = shared(b);
+        let deep = Dense(4)(Dense(4, activation = tanh)(x));
+        let z = Add()([deep, y]);
+        Dense(2, activation = softmax)(Concatenate()([z, x]))
+    }
+}
+
+#[test]
+fn a_model_written_here_saves_and_loads() {
+    let m = Handwritten::init(7);
+    let xa: Vec<f32> = (0..18).map(|i| (i as f32 * 0.37).sin()).collect();
+    let xb: Vec<f32> = (0..18).map(|i| (i as f32 * 0.11).cos()).collect();
+    let [y] = m.predict([&xa, &xb]).unwrap();
+    let out = scratch("handwritten.keras");
+    m.save_keras(&out).unwrap();
+    let back = Handwritten::load_keras(&out).unwrap();
+    assert_eq!(owned(back.weights()), owned(m.weights()));
+    assert_eq!(back.predict([&xa, &xb]).unwrap()[0], y);
+    // `tools/keras_check_saved.py` opens it in Keras, with these inputs and outputs.
+    if let Some(keep) = std::env::var_os("KERAS_FILES_SAVE_DIR") {
+        let keep = Path::new(&keep);
+        std::fs::create_dir_all(keep).unwrap();
+        std::fs::copy(&out, keep.join("handwritten.keras")).unwrap();
+        let t = |shape: Vec<usize>, data: Vec<f32>| Tensor { shape, data };
+        let (x0, x1, y) = (t(vec![3, 6], xa), t(vec![3, 6], xb), t(vec![3, 2], y));
+        model_core::runtime::save(
+            keep.join("handwritten.io.safetensors"),
+            &[("x0", &x0), ("x1", &x1), ("y", &y)],
+        )
+        .unwrap();
+    }
     std::fs::remove_file(&out).unwrap();
 }

@@ -555,6 +555,14 @@ pub fn model_config(network: &Network) -> Result<Json, String> {
             Some(k) => json!([network.layer_names[g.nodes[k].layer], call_index[k], 0]),
         }
     };
+    // One input or output is written alone, as Keras writes it (a list would tell Keras to
+    // expect its inputs in a list).
+    let endpoints = |ts: Vec<usize>| -> Json {
+        match ts.as_slice() {
+            [t] => endpoint(*t),
+            _ => Json::from(ts.into_iter().map(endpoint).collect::<Vec<_>>()),
+        }
+    };
     Ok(json!({
         "module": "keras.src.models.functional",
         "class_name": "Functional",
@@ -562,8 +570,8 @@ pub fn model_config(network: &Network) -> Result<Json, String> {
             "name": network.name,
             "trainable": true,
             "layers": list,
-            "input_layers": (0..ni).map(endpoint).collect::<Vec<_>>(),
-            "output_layers": g.outputs.iter().map(|&t| endpoint(t)).collect::<Vec<_>>(),
+            "input_layers": endpoints((0..ni).collect()),
+            "output_layers": endpoints(g.outputs.to_vec()),
         },
         "registered_name": "Functional",
         "build_config": {"input_shape": null},

@@ -85,6 +85,11 @@ pub use model_macros::model;
 
 pub mod tune;
 
+/// Keras's files: configs both ways, `.keras` and `.h5` read and written, a network as
+/// `model!` source (what `Name::load_keras`, `model.save_keras` and the `model` command use).
+#[cfg(feature = "keras")]
+pub use model_core::keras;
+
 /// Items the generated code names by absolute path; not a public API.
 #[doc(hidden)]
 pub mod __private {
@@ -142,7 +147,10 @@ pub mod __private {
 
     /// `model.save_keras`: [`model_core::keras::save_keras`], or an error saying that the
     /// `keras` feature is off.
-    pub fn save_keras<M: crate::Model>(model: &M, path: &std::path::Path) -> Result<(), crate::Error> {
+    pub fn save_keras<M: crate::Model>(
+        model: &M,
+        path: &std::path::Path,
+    ) -> Result<(), crate::Error> {
         #[cfg(feature = "keras")]
         return model_core::keras::save_keras(model, path);
         #[cfg(not(feature = "keras"))]

@@ -89,8 +89,9 @@ impl Visit for Parity {
         let (ours, keras) = outputs(&m, fixture);
         let w = worst(&ours, &keras);
         if w > 1.0 {
-            self.failures
-                .push(format!("{file}: an output is {w:.2} times the tolerance off Keras's"));
+            self.failures.push(format!(
+                "{file}: an output is {w:.2} times the tolerance off Keras's"
+            ));
         }
     }
 }
@@ -108,7 +109,11 @@ fn every_fixture_goes_from_keras_to_outputs_that_match() {
         p.files
     );
     assert!(p.failures.is_empty(), "{}", p.failures.join("\n"));
-    assert_eq!(p.files, index().len(), "every file of index.json is visited");
+    assert_eq!(
+        p.files,
+        index().len(),
+        "every file of index.json is visited"
+    );
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -144,11 +149,19 @@ impl Visit for RoundTrip {
         // The written config is the model again: the same source.
         let out = scratch(&format!("{}.keras", file.replace('.', "_")));
         save_keras(&m, &out).unwrap();
-        let strip = |s: String| s.lines().filter(|l| !l.contains("///")).collect::<Vec<_>>().join("\n");
+        let strip = |s: String| {
+            s.lines()
+                .filter(|l| !l.contains("///"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         let again = strip(model_cli::import(&out, Some(M::NAME)).unwrap());
         if !file.ends_with(".weights.h5") {
             let first = strip(model_cli::import(dir().join(file), Some(M::NAME)).unwrap());
-            assert_eq!(again, first, "{file}: the saved config reads back as another model");
+            assert_eq!(
+                again, first,
+                "{file}: the saved config reads back as another model"
+            );
         }
         std::fs::remove_file(&out).unwrap();
         self.files += 1;
@@ -169,17 +182,19 @@ fn type_name(file: &str) -> String {
         .split('_')
         .map(|p| {
             let mut c = p.chars();
-            c.next()
-                .map_or(String::new(), |f| f.to_ascii_uppercase().to_string() + c.as_str())
+            c.next().map_or(String::new(), |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
         })
         .collect()
 }
 
 #[test]
 fn the_generated_models_are_what_model_import_prints_today() {
-    let generated =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keras_files/models.rs"))
-            .unwrap();
+    let generated = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/keras_files/models.rs"),
+    )
+    .unwrap();
     let mut checked = 0;
     for (file, entry) in index() {
         if entry.get("weights_only").is_some() {

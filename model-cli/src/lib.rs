@@ -17,14 +17,15 @@ pub fn import(file: impl AsRef<Path>, name: Option<&str>) -> Result<String, Erro
     let model = read_keras_model(file)?;
     let network = &model.network;
     let name = name.map_or_else(|| type_name(network.name), str::to_string);
-    let file_name = file
-        .file_name()
-        .map_or_else(|| file.display().to_string(), |f| f.to_string_lossy().into_owned());
+    let file_name = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
     let doc = format!(
         "Keras's `{}`, from `{file_name}` (`model import`); its weights: `{name}::load_keras(\"{file_name}\")`.",
         network.name
     );
-    Ok(source(network, &name, &doc))
+    Ok(source(network, &name, &doc, &model.not_kept))
 }
 
 /// The summary of the model in `file`, as Keras 3's `model.summary()` prints it.

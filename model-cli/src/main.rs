@@ -44,7 +44,9 @@ fn run(args: &[String]) -> Result<String, Failure> {
             let mut it = rest.iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
-                    "--name" => name = Some(it.next().ok_or_else(|| usage("`--name` needs a name"))?),
+                    "--name" => {
+                        name = Some(it.next().ok_or_else(|| usage("`--name` needs a name"))?)
+                    }
                     flag if flag.starts_with("--") => {
                         return Err(usage(&format!("unknown option `{flag}`")))
                     }

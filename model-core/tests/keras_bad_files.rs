@@ -64,7 +64,10 @@ fn member(path: &Path, name: &str) -> Vec<u8> {
 fn a_truncated_or_corrupt_zip() {
     let bytes = std::fs::read(fixture("cnn.keras")).unwrap();
     let cut = write("cut.keras", &bytes[..bytes.len() * 3 / 5]);
-    assert_says(&error(&cut), &["cut.keras", "is not a valid `.keras` archive (zip)"]);
+    assert_says(
+        &error(&cut),
+        &["cut.keras", "is not a valid `.keras` archive (zip)"],
+    );
     // A flipped byte inside the weights member: the archive's checksum catches it.
     let mut flipped = bytes.clone();
     let at = bytes.len() / 2;
@@ -76,7 +79,10 @@ fn a_truncated_or_corrupt_zip() {
 #[test]
 fn a_zip_without_config_json() {
     let weights = member(&fixture("mlp.keras"), "model.weights.h5");
-    let p = write("no_config.keras", &archive(&[("model.weights.h5", &weights)]));
+    let p = write(
+        "no_config.keras",
+        &archive(&[("model.weights.h5", &weights)]),
+    );
     assert_says(
         &error(&p),
         &["no_config.keras", "the archive has no `config.json`"],
@@ -84,8 +90,14 @@ fn a_zip_without_config_json() {
     let config = member(&fixture("mlp.keras"), "config.json");
     let p = write("no_weights.keras", &archive(&[("config.json", &config)]));
     assert_says(&error(&p), &["no_weights.keras", "no `model.weights.h5`"]);
-    let p = write("bad_json.keras", &archive(&[("config.json", b"{\"class_name\": ")]));
-    assert_says(&error(&p), &["bad_json.keras", "`config.json` is not valid JSON"]);
+    let p = write(
+        "bad_json.keras",
+        &archive(&[("config.json", b"{\"class_name\": ")]),
+    );
+    assert_says(
+        &error(&p),
+        &["bad_json.keras", "`config.json` is not valid JSON"],
+    );
 }
 
 #[test]
@@ -103,11 +115,17 @@ fn a_truncated_or_corrupt_hdf5_file() {
     let config = member(&fixture("mlp.keras"), "config.json");
     let p = write(
         "weights_not_hdf5.keras",
-        &archive(&[("config.json", &config), ("model.weights.h5", b"\x89HDF\r\n\x1a\nrest")]),
+        &archive(&[
+            ("config.json", &config),
+            ("model.weights.h5", b"\x89HDF\r\n\x1a\nrest"),
+        ]),
     );
     assert_says(
         &error(&p),
-        &["weights_not_hdf5.keras", "`model.weights.h5` is not a valid HDF5 file"],
+        &[
+            "weights_not_hdf5.keras",
+            "`model.weights.h5` is not a valid HDF5 file",
+        ],
     );
 }
 
@@ -121,7 +139,10 @@ fn edited_mlp(name: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
     let text = config.to_string();
     write(
         name,
-        &archive(&[("config.json", text.as_bytes()), ("model.weights.h5", &weights)]),
+        &archive(&[
+            ("config.json", text.as_bytes()),
+            ("model.weights.h5", &weights),
+        ]),
     )
 }
 
@@ -147,7 +168,10 @@ fn an_unknown_layer_class_names_the_layer_its_class_and_what_is_supported() {
     });
     assert_says(
         &error(&p),
-        &["layer `flatten` (Flatten)", "`data_format = \"channels_first\"` is not supported"],
+        &[
+            "layer `flatten` (Flatten)",
+            "`data_format = \"channels_first\"` is not supported",
+        ],
     );
     let p = edited_mlp("subclassed.keras", |c| c["class_name"] = "MyModel".into());
     assert_says(&error(&p), &["`MyModel` models cannot be read"]);
@@ -157,7 +181,11 @@ fn an_unknown_layer_class_names_the_layer_its_class_and_what_is_supported() {
 fn a_lambda_or_a_custom_layer() {
     assert_says(
         &error(&fixture("bad/with_lambda.keras")),
-        &["with_lambda.keras", "layer `lambda` (Lambda)", "Python code"],
+        &[
+            "with_lambda.keras",
+            "layer `lambda` (Lambda)",
+            "Python code",
+        ],
     );
     assert_says(
         &error(&fixture("bad/with_custom.keras")),
@@ -215,17 +243,45 @@ fn a_weight_of_the_wrong_shape_is_named_with_both_shapes() {
     );
 }
 
-/// A Keras 3 weights file with the given datasets (`path`, values, shape) and a `name`
-/// on each layer's `vars`.
-fn weights_file(layers: &[(&str, &str, Vec<(&str, Vec<f32>, Vec<u64>)>)]) -> Vec<u8> {
+/// One dataset of a layer's `vars`: its name, shape, and values (`None`: complex numbers,
+/// which are not weights).
+struct Var {
+    name: &'static str,
+    shape: Vec<u64>,
+    values: Option<Vec<f32>>,
+}
+
+fn var(name: &'static str, shape: &[usize]) -> Var {
+    let n = shape.iter().product();
+    Var {
+        name,
+        shape: shape.iter().map(|&d| d as u64).collect(),
+        values: Some(vec![0.5; n]),
+    }
+}
+
+/// A Keras 3 weights file: per layer, its group under `layers/`, the name on its `vars`,
+/// and its datasets.
+fn weights_file(layers: Vec<(&str, &str, Vec<Var>)>) -> Vec<u8> {
     let mut b = FileBuilder::new();
     let mut top = b.create_group("layers");
     for (group, name, vars) in layers {
         let mut g = top.create_group(group);
         let mut v = g.create_group("vars");
         v.set_attr("name", AttrValue::VarLenString(name.to_string()));
-        for (ds, data, shape) in vars {
-            v.create_dataset(ds).with_f32_data(data).with_shape(shape);
+        for Var {
+            name,
+            shape,
+            values,
+        } in vars
+        {
+            let n = shape.iter().product::<u64>() as usize;
+            let d = v.create_dataset(name);
+            match values {
+                Some(values) => d.with_f32_data(&values),
+                None => d.with_complex32_data(&vec![(0.0, 1.0); n]),
+            }
+            .with_shape(&shape);
         }
         g.add_group(v.finish());
         top.add_group(g.finish());
@@ -237,13 +293,10 @@ fn weights_file(layers: &[(&str, &str, Vec<(&str, Vec<f32>, Vec<u64>)>)]) -> Vec
 #[test]
 fn a_missing_weight_a_missing_layer_and_a_layer_left_over() {
     let net = read_keras_model(fixture("mlp.keras")).unwrap().network;
-    let kernel = |n: usize, m: usize| (vec![0.5; n * m], vec![n as u64, m as u64]);
-    let (k0, s0) = kernel(64, 32);
-    let (k1, s1) = kernel(32, 10);
     // `dense` lacks its bias; `dense_1` is not there; `extra` is not in the model.
-    let bytes = weights_file(&[
-        ("dense", "dense", vec![("0", k0, s0)]),
-        ("dense_2", "extra", vec![("0", k1, s1)]),
+    let bytes = weights_file(vec![
+        ("dense", "dense", vec![var("0", &[64, 32])]),
+        ("dense_2", "extra", vec![var("0", &[32, 10])]),
     ]);
     let p = write("missing.weights.h5", &bytes);
     let e = load_error(&p, &net);
@@ -262,29 +315,19 @@ fn a_missing_weight_a_missing_layer_and_a_layer_left_over() {
 #[test]
 fn a_weight_that_is_not_numbers() {
     let net = read_keras_model(fixture("mlp.keras")).unwrap().network;
-    let mut b = FileBuilder::new();
-    let mut top = b.create_group("layers");
-    for (group, name, n, m) in [("dense", "dense", 64, 32), ("dense_1", "dense_1", 32, 10)] {
-        let mut g = top.create_group(group);
-        let mut v = g.create_group("vars");
-        v.set_attr("name", AttrValue::VarLenString(name.to_string()));
-        if name == "dense" {
-            v.create_dataset("0")
-                .with_complex32_data(&vec![(0.0, 1.0); n * m])
-                .with_shape(&[n as u64, m as u64]);
-        } else {
-            v.create_dataset("0")
-                .with_f32_data(&vec![0.0; n * m])
-                .with_shape(&[n as u64, m as u64]);
-        }
-        v.create_dataset("1")
-            .with_f32_data(&vec![0.0; m])
-            .with_shape(&[m as u64]);
-        g.add_group(v.finish());
-        top.add_group(g.finish());
-    }
-    b.add_group(top.finish());
-    let p = write("complex.weights.h5", &b.finish().unwrap());
+    let complex = Var {
+        values: None,
+        ..var("0", &[64, 32])
+    };
+    let bytes = weights_file(vec![
+        ("dense", "dense", vec![complex, var("1", &[32])]),
+        (
+            "dense_1",
+            "dense_1",
+            vec![var("0", &[32, 10]), var("1", &[10])],
+        ),
+    ]);
+    let p = write("complex.weights.h5", &bytes);
     assert_says(
         &load_error(&p, &net),
         &[
@@ -337,12 +380,18 @@ fn a_legacy_file_with_its_layer_names_split() {
             .take(weights[l].tensors.len())
             .map(|w| format!("{name}/{w}:0"))
             .collect();
-        g.set_attr("weight_names", AttrValue::VarLenAsciiStringArray(names.clone()));
+        g.set_attr(
+            "weight_names",
+            AttrValue::VarLenAsciiStringArray(names.clone()),
+        );
         let mut inner = g.create_group(name);
         for (w, t) in names.iter().zip(&weights[l].tensors) {
             let leaf = w.rsplit('/').next().unwrap();
             let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
-            inner.create_dataset(leaf).with_f32_data(&t.data).with_shape(&shape);
+            inner
+                .create_dataset(leaf)
+                .with_f32_data(&t.data)
+                .with_shape(&shape);
         }
         g.add_group(inner.finish());
         top.add_group(g.finish());
@@ -356,7 +405,10 @@ fn a_legacy_file_with_its_layer_names_split() {
 #[test]
 fn a_weights_only_file_is_not_a_model() {
     let e = error(&fixture("mlp.weights.h5"));
-    assert_says(&e, &["mlp.weights.h5", "holds weights only", "Name::load_keras"]);
+    assert_says(
+        &e,
+        &["mlp.weights.h5", "holds weights only", "Name::load_keras"],
+    );
 }
 
 /// A small deterministic generator (xorshift), for the fuzz below.
@@ -420,5 +472,20 @@ fn flipped_and_truncated_bytes_never_panic() {
     println!(
         "keras files fuzz: {tried} damaged files, none panicked ({} refused with an error, {read_anyway} still valid)",
         tried - read_anyway
+    );
+}
+
+#[test]
+fn training_only_settings_are_named_in_the_imported_source() {
+    let p = edited_mlp("regularized.keras", |c| {
+        let dense = &mut c["config"]["layers"][2]["config"];
+        dense["kernel_regularizer"] = serde_json::json!({"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}});
+        dense["trainable"] = false.into();
+    });
+    let model = read_keras_model(&p).unwrap();
+    let text = model_core::keras::source(&model.network, "Mlp", "doc", &model.not_kept);
+    assert!(
+        text.contains("        // not kept from Keras (training only): kernel_regularizer = L2, trainable = false\n        Dense(32, activation = relu),"),
+        "{text}"
     );
 }

@@ -80,7 +80,7 @@ fn skipped(key: &str, v: &Json) -> Result<bool, String> {
     let Some((_, default)) = DEFAULT_ONLY.iter().find(|(k, _)| *k == key) else {
         return Ok(false);
     };
-    if v.is_null() || v.to_string() == *default {
+    if v.is_null() || serde_json::from_str::<Json>(default).is_ok_and(|d| &d == v) {
         Ok(true)
     } else {
         Err(format!(
@@ -145,6 +145,36 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
         }
     }
     Ok(layer)
+}
+
+/// What a layer's config sets that this project's layer does not keep, because it matters
+/// only in training: non-zero dropout rates, regularizers, constraints, `trainable = false`
+/// (`["recurrent_dropout = 0.2", "kernel_regularizer = L2"]`).
+pub fn not_kept(json: &Json) -> Vec<String> {
+    let Some(config) = json.get("config").and_then(Json::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, v) in config {
+        let set = if key.ends_with("dropout") {
+            v.as_f64().is_some_and(|r| r > 0.0)
+        } else if key.ends_with("_regularizer") || key.ends_with("_constraint") {
+            !v.is_null()
+        } else {
+            key == "trainable" && v == &Json::Bool(false)
+        };
+        if set {
+            let shown = match v.get("class_name").and_then(Json::as_str) {
+                Some(class) => class.to_string(),
+                None => v.to_string(),
+            };
+            out.push(format!("{key} = {shown}"));
+        }
+    }
+    if let Some(inner) = config.get("layer").filter(|l| l.is_object()) {
+        out.extend(not_kept(inner));
+    }
+    out
 }
 
 fn find(kind: Kind, key: &str) -> Option<&'static crate::layer::ArgSpec> {

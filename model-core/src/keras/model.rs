@@ -28,6 +28,9 @@ pub struct KerasModel {
     pub tensors: Vec<Shape>,
     /// One entry per layer: output shape, parameters, MACs.
     pub infos: &'static [LayerInfo],
+    /// Per layer, what its config says that the layer here does not keep (training-only
+    /// settings: dropout rates, regularizers, constraints, a frozen layer).
+    pub not_kept: Vec<Vec<String>>,
 }
 
 fn leak<T>(v: Vec<T>) -> &'static [T] {
@@ -48,7 +51,9 @@ fn shape_of(batch_shape: &Json, what: &str) -> Result<Shape, String> {
         .skip(1)
         .map(|d| {
             d.as_u64().map(|d| d as usize).ok_or_else(|| {
-                format!("{what} has shape {batch_shape}: every dimension but the batch must be known")
+                format!(
+                    "{what} has shape {batch_shape}: every dimension but the batch must be known"
+                )
             })
         })
         .collect::<Result<_, _>>()?;
@@ -84,7 +89,7 @@ fn input_layer(l: &Json) -> Result<(String, Shape, bool), String> {
 }
 
 /// One layer of the config, or its problem named after it.
-fn read_layer(l: &Json, index: usize) -> Result<(String, Layer), String> {
+fn read_layer(l: &Json, index: usize) -> Result<(String, Layer, Vec<String>), String> {
     let name = name_of(l).map_or_else(|| format!("#{index}"), str::to_string);
     let class = str_of(l, "class_name").unwrap_or("?");
     if matches!(class, "Sequential" | "Functional" | "Model") {
@@ -93,7 +98,7 @@ fn read_layer(l: &Json, index: usize) -> Result<(String, Layer), String> {
         ));
     }
     layer(l)
-        .map(|layer| (name.clone(), layer))
+        .map(|layer| (name.clone(), layer, super::not_kept(l)))
         .map_err(|e| format!("layer `{name}` ({class}): {e}"))
 }
 
@@ -101,7 +106,9 @@ fn read_layer(l: &Json, index: usize) -> Result<(String, Layer), String> {
 /// layer that cannot be read is reported, by name, one per line.
 pub fn model(json: &Json) -> Result<KerasModel, String> {
     let class = str_of(json, "class_name").ok_or("the model config has no `class_name`")?;
-    let config = json.get("config").ok_or("the model config has no `config`")?;
+    let config = json
+        .get("config")
+        .ok_or("the model config has no `config`")?;
     match class {
         "Sequential" => sequential(json, config),
         "Functional" | "Model" => functional(config),
@@ -156,7 +163,10 @@ fn sequential(json: &Json, config: &Json) -> Result<KerasModel, String> {
             .filter(|s| !s.is_null());
         match built {
             Some(s) => input = Some(("input_layer".to_string(), shape_of(s, "the input")?, false)),
-            None => problems.push("the model has no input shape (no `InputLayer`, no `batch_input_shape`, not built)".to_string()),
+            None => problems.push(
+                "the model has no input shape (no `InputLayer`, no `batch_input_shape`, not built)"
+                    .to_string(),
+            ),
         }
     }
     if !problems.is_empty() {
@@ -164,12 +174,15 @@ fn sequential(json: &Json, config: &Json) -> Result<KerasModel, String> {
     }
     let (input_name, shape, integer) = input.expect("set above or reported");
     // Embedding models take ids; Keras 2 files do not always say so on the input.
-    let integer = integer || layers.first().is_some_and(|(_, l)| l.kind == Kind::Embedding);
+    let integer = integer
+        || layers
+            .first()
+            .is_some_and(|(_, l, _)| l.kind == Kind::Embedding);
     let n = layers.len();
     let nodes: Vec<(usize, Vec<usize>)> = (0..n).map(|i| (i, vec![i])).collect();
     let output_name = layers
         .last()
-        .map_or(input_name.clone(), |(name, _)| name.clone());
+        .map_or(input_name.clone(), |(name, _, _)| name.clone());
     assemble(
         name,
         true,
@@ -220,7 +233,9 @@ fn call_refs(node: &Json) -> Result<Vec<TensorRef>, String> {
             .get("kwargs")
             .is_some_and(|k| k.to_string().contains("__keras_tensor__"))
         {
-            return Err("a call with a tensor as a keyword argument (a mask?) is not supported".into());
+            return Err(
+                "a call with a tensor as a keyword argument (a mask?) is not supported".into(),
+            );
         }
         return match first {
             Json::Array(list) => list.iter().map(keras_history).collect(),
@@ -230,7 +245,11 @@ fn call_refs(node: &Json) -> Result<Vec<TensorRef>, String> {
     node.as_array()
         .ok_or_else(|| format!("{node} is not a call"))?
         .iter()
-        .map(|r| r.as_array().ok_or("a call's tensor is not a list".to_string()).and_then(|r| reference(r)))
+        .map(|r| {
+            r.as_array()
+                .ok_or("a call's tensor is not a list".to_string())
+                .and_then(|r| reference(r))
+        })
         .collect()
 }
 
@@ -277,13 +296,16 @@ fn functional(config: &Json) -> Result<KerasModel, String> {
             .and_then(Json::as_array)
             .cloned()
             .unwrap_or_default();
-        match (read_layer(l, i), nodes.iter().map(call_refs).collect::<Result<Vec<_>, _>>()) {
+        match (
+            read_layer(l, i),
+            nodes.iter().map(call_refs).collect::<Result<Vec<_>, _>>(),
+        ) {
             (Ok(x), Ok(c)) => {
                 layers.push(x);
                 calls.push(c);
             }
             (Err(e), _) => problems.push(e),
-            (Ok((n, _)), Err(e)) => problems.push(format!("layer `{n}`: {e}")),
+            (Ok((n, _, _)), Err(e)) => problems.push(format!("layer `{n}`: {e}")),
         }
     }
     let input_refs = endpoints(config.get("input_layers"), "input_layers")?;
@@ -352,11 +374,12 @@ fn assemble(
     name: &str,
     sequential: bool,
     inputs: Vec<(String, Shape, bool)>,
-    layers: Vec<(String, Layer)>,
+    layers: Vec<(String, Layer, Vec<String>)>,
     nodes: Vec<(usize, Vec<usize>)>,
     outputs: Vec<usize>,
     output_names: Vec<String>,
 ) -> Result<KerasModel, String> {
+    let not_kept = layers.iter().map(|(_, _, n)| n.clone()).collect();
     let nodes: Vec<Node<'static>> = nodes
         .into_iter()
         .map(|(layer, ins)| Node {
@@ -364,13 +387,13 @@ fn assemble(
             inputs: leak(ins),
         })
         .collect();
-    let layer_names: Vec<&'static str> = layers.iter().map(|(n, _)| leak_str(n)).collect();
+    let layer_names: Vec<&'static str> = layers.iter().map(|(n, _, _)| leak_str(n)).collect();
     let network = Network {
         name: leak_str(name),
         sequential,
         graph: Graph {
             inputs: leak(inputs.iter().map(|(_, s, _)| *s).collect()),
-            layers: leak(layers.into_iter().map(|(_, l)| l).collect()),
+            layers: leak(layers.into_iter().map(|(_, l, _)| l).collect()),
             nodes: leak(nodes),
             outputs: leak(outputs),
         },
@@ -384,6 +407,7 @@ fn assemble(
         integer_inputs: inputs.iter().map(|(_, _, int)| *int).collect(),
         tensors,
         infos: leak(infos),
+        not_kept,
     })
 }
 
@@ -455,7 +479,11 @@ fn feeds_embedding(g: &Graph, t: usize) -> bool {
 }
 
 fn input_entry(g: &Graph, names: &[&str], i: usize) -> Json {
-    let dtype = if feeds_embedding(g, i) { "int32" } else { "float32" };
+    let dtype = if feeds_embedding(g, i) {
+        "int32"
+    } else {
+        "float32"
+    };
     json!({
         "module": "keras.layers",
         "class_name": "InputLayer",

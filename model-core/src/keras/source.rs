@@ -35,12 +35,11 @@ pub fn type_name(name: &str) -> String {
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
-    "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
-    "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box",
-    "do", "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual",
-    "yield", "None",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "None",
 ];
 
 fn is_ident(s: &str) -> bool {
@@ -134,14 +133,16 @@ pub fn minimal_args(layer: &Layer) -> Vec<Arg<'static>> {
             args = without;
             continue;
         }
-        if let Value::Tuple(items) = args[i].value {
-            if let [first @ Value::Int(_), rest @ ..] = items {
-                if rest.iter().all(|v| matches!((v, first), (Value::Int(a), Value::Int(b)) if a == b)) {
-                    let mut one = args.clone();
-                    one[i].value = *first;
-                    if builds(layer, &one) {
-                        args = one;
-                    }
+        // A tuple of equal integers as one integer, where that builds the same layer.
+        if let Value::Tuple([first @ Value::Int(_), rest @ ..]) = args[i].value {
+            if rest
+                .iter()
+                .all(|v| matches!((v, first), (Value::Int(a), Value::Int(b)) if a == b))
+            {
+                let mut one = args.clone();
+                one[i].value = *first;
+                if builds(layer, &one) {
+                    args = one;
                 }
             }
         }
@@ -167,9 +168,16 @@ fn call_args(layer: &Layer) -> Vec<String> {
     for (i, arg) in minimal_args(layer).iter().enumerate() {
         let name = arg.name.unwrap_or("");
         let positional = i < info.positional
-            && info.args.get(i).is_some_and(|s| s.name == name && s.required);
+            && info
+                .args
+                .get(i)
+                .is_some_and(|s| s.name == name && s.required);
         let v = print_value(&arg.value);
-        out.push(if positional { v } else { format!("{name} = {v}") });
+        out.push(if positional {
+            v
+        } else {
+            format!("{name} = {v}")
+        });
     }
     out
 }
@@ -199,11 +207,25 @@ impl AutoNames {
 }
 
 fn dims(d: &[usize]) -> String {
-    d.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    d.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// `model!` source for `network`, its struct named `name`; `doc` becomes its doc comment.
-pub fn source(network: &Network, name: &str, doc: &str) -> String {
+/// `model!` source for `network`, its struct named `name`; `doc` becomes its doc comment,
+/// and `not_kept[l]` (empty, or one list per layer) a comment above layer `l`: what the
+/// file said that the layer does not keep.
+pub fn source(network: &Network, name: &str, doc: &str, not_kept: &[Vec<String>]) -> String {
+    let comment = |l: usize| -> String {
+        match not_kept.get(l) {
+            Some(notes) if !notes.is_empty() => format!(
+                "        // not kept from Keras (training only): {}\n",
+                notes.join(", ")
+            ),
+            _ => String::new(),
+        }
+    };
     let g = &network.graph;
     let stack_names = network
         .layer_names
@@ -225,10 +247,11 @@ pub fn source(network: &Network, name: &str, doc: &str) -> String {
             } else {
                 format!("{given}: ")
             };
+            out.push_str(&comment(l));
             let _ = writeln!(out, "        {label}{},", layer_call(layer));
         }
     } else {
-        graph_body(network, &mut out);
+        graph_body(network, &mut out, &comment);
     }
     let _ = writeln!(out, "    }}");
     let _ = writeln!(out, "}}");
@@ -260,7 +283,7 @@ fn variable(name: &str, taken: &mut HashSet<String>) -> String {
     v
 }
 
-fn graph_body(network: &Network, out: &mut String) {
+fn graph_body(network: &Network, out: &mut String, comment: &dyn Fn(usize) -> String) {
     let g = &network.graph;
     let mut taken = HashSet::new();
     let mut tensor_var: Vec<String> = Vec::with_capacity(g.tensors());
@@ -277,7 +300,11 @@ fn graph_body(network: &Network, out: &mut String) {
         } else {
             format!(", name = {given:?}")
         };
-        let _ = writeln!(out, "        let {var} = Input([{}]{named});", dims(shape.dims()));
+        let _ = writeln!(
+            out,
+            "        let {var} = Input([{}]{named});",
+            dims(shape.dims())
+        );
         tensor_var.push(var);
     }
     let calls = |l: usize| g.nodes.iter().filter(|n| n.layer == l).count();
@@ -294,12 +321,19 @@ fn graph_body(network: &Network, out: &mut String) {
             }
             format!("{}({})", layer.kind.class_name(), args.join(", "))
         };
-        let inputs: Vec<&str> = node.inputs.iter().map(|&t| tensor_var[t].as_str()).collect();
+        let inputs: Vec<&str> = node
+            .inputs
+            .iter()
+            .map(|&t| tensor_var[t].as_str())
+            .collect();
         let on = if layer.config.merge().is_some() {
             format!("([{}])", inputs.join(", "))
         } else {
             format!("({})", inputs.join(", "))
         };
+        if !layer_var.contains_key(&l) {
+            out.push_str(&comment(l));
+        }
         let var = if calls(l) > 1 {
             // A shared layer: one `let` for the layer, then each call.
             let shared = match layer_var.get(&l) {

@@ -14,7 +14,7 @@ use crate::layer::{
 use crate::value::Numbers;
 
 /// `{"class_name": …, "config": {…}}` for `layer`: its arguments only (no `name`, `dtype` or
-/// initializers; [`super::model`] adds what a whole file needs).
+/// initializers; [`super::model_config`] adds what a whole file needs).
 pub fn layer_config(layer: &Layer) -> Json {
     json!({
         "class_name": layer.kind.class_name(),
@@ -145,7 +145,10 @@ pub fn arguments(layer: &Layer) -> Map<String, Json> {
         }
         Config::Pooling(c) => object(vec![
             ("pool_size", dims(&c.pool_size, c.rank)),
-            ("strides", c.strides.map_or(Json::Null, |s| dims(&s, c.rank))),
+            (
+                "strides",
+                c.strides.map_or(Json::Null, |s| dims(&s, c.rank)),
+            ),
             ("padding", Json::from(c.padding.name())),
         ]),
         Config::GlobalPooling(c) => object(vec![("keepdims", Json::from(c.keepdims))]),

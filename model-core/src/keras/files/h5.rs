@@ -50,7 +50,10 @@ impl H5 {
 
     /// The names of the groups in group `path`.
     pub(crate) fn groups(&self, path: &str) -> Result<Vec<String>, String> {
-        self.file.group(path).and_then(|g| g.groups()).map_err(message)
+        self.file
+            .group(path)
+            .and_then(|g| g.groups())
+            .map_err(message)
     }
 
     /// The names of the datasets in group `path`.
@@ -121,7 +124,11 @@ impl H5 {
                 size: 2,
                 byte_order,
                 ..
-            } => Ok(halves(&ds.read_raw().map_err(message)?, byte_order, f16_to_f32)),
+            } => Ok(halves(
+                &ds.read_raw().map_err(message)?,
+                byte_order,
+                f16_to_f32,
+            )),
             Datatype::Opaque { size: 2, .. } if bfloat16() => Ok(halves(
                 &ds.read_raw().map_err(message)?,
                 DatatypeByteOrder::LittleEndian,
@@ -142,9 +149,10 @@ fn describe(d: &Datatype) -> String {
     match d {
         Datatype::FloatingPoint { size, .. } => format!("{}-bit floats", size * 8),
         Datatype::FixedPoint { size, .. } => format!("{}-bit integers", size * 8),
-        Datatype::String { .. } | Datatype::VariableLength { is_string: true, .. } => {
-            "strings".to_string()
-        }
+        Datatype::String { .. }
+        | Datatype::VariableLength {
+            is_string: true, ..
+        } => "strings".to_string(),
         Datatype::Opaque { size, .. } => format!("opaque {size}-byte values"),
         Datatype::Compound { .. } => "records (a compound type)".to_string(),
         other => format!("{other:?}"),
@@ -204,7 +212,9 @@ impl Group {
     fn at(&mut self, path: &str) -> &mut Group {
         path.split('/')
             .filter(|p| !p.is_empty())
-            .fold(self, |g, part| g.groups.entry(part.to_string()).or_default())
+            .fold(self, |g, part| {
+                g.groups.entry(part.to_string()).or_default()
+            })
     }
 }
 
@@ -232,7 +242,9 @@ impl Writer {
             b.set_attr(k, AttrValue::VarLenString(v.clone()));
         }
         for (name, shape, data) in &self.root.datasets {
-            b.create_dataset(name).with_f32_data(data).with_shape(&dims(shape));
+            b.create_dataset(name)
+                .with_f32_data(data)
+                .with_shape(&dims(shape));
         }
         for (name, g) in &self.root.groups {
             let mut gb = b.create_group(name);
@@ -283,7 +295,12 @@ mod tests {
     fn what_is_written_reads_back() {
         let mut w = Writer::default();
         w.group("layers/dense/vars", Some(("name", "hidden")));
-        w.dataset("layers/dense/vars", "0", &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        w.dataset(
+            "layers/dense/vars",
+            "0",
+            &[2, 3],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        );
         w.group("", Some(("note", "root")));
         let h = H5::from_bytes(w.finish().unwrap()).unwrap();
         assert_eq!(h.groups("layers").unwrap(), ["dense"]);
@@ -291,7 +308,10 @@ mod tests {
             h.strings("layers/dense/vars", "name").unwrap(),
             Some(vec!["hidden".to_string()])
         );
-        assert_eq!(h.strings("", "note").unwrap(), Some(vec!["root".to_string()]));
+        assert_eq!(
+            h.strings("", "note").unwrap(),
+            Some(vec!["root".to_string()])
+        );
         assert_eq!(h.shape("layers/dense/vars/0").unwrap(), [2, 3]);
         assert_eq!(
             h.read("layers/dense/vars/0").unwrap(),

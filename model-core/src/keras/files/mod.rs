@@ -80,8 +80,8 @@ fn open(path: &Path) -> Result<Opened, Error> {
             "is neither a `.keras` archive (a zip) nor an HDF5 file (`.h5`)",
         ));
     }
-    let h5 = H5::from_bytes(bytes)
-        .map_err(|e| err(path, format!("is not a valid HDF5 file: {e}")))?;
+    let h5 =
+        H5::from_bytes(bytes).map_err(|e| err(path, format!("is not a valid HDF5 file: {e}")))?;
     Ok(Opened::Hdf5(h5))
 }
 
@@ -93,7 +93,12 @@ fn member(
     let mut file = match archive.by_name(name) {
         Ok(f) => f,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-        Err(e) => return Err(err(path, format!("cannot read `{name}` in the archive: {e}"))),
+        Err(e) => {
+            return Err(err(
+                path,
+                format!("cannot read `{name}` in the archive: {e}"),
+            ))
+        }
     };
     let mut bytes = Vec::new();
     file.by_ref()
@@ -120,8 +125,12 @@ fn open_archive(path: &Path, bytes: Vec<u8>) -> Result<Opened, Error> {
             "the archive has no `model.weights.h5` (sharded and `.npz` weights are not supported)",
         )
     })?;
-    let h5 = H5::from_bytes(weights)
-        .map_err(|e| err(path, format!("`model.weights.h5` is not a valid HDF5 file: {e}")))?;
+    let h5 = H5::from_bytes(weights).map_err(|e| {
+        err(
+            path,
+            format!("`model.weights.h5` is not a valid HDF5 file: {e}"),
+        )
+    })?;
     Ok(Opened::Archive { config, h5 })
 }
 
@@ -253,7 +262,12 @@ fn counted_paths(config: Option<&Json>, network: &Network) -> HashMap<String, St
                 .collect();
             stems
                 .iter()
-                .map(|(name, stem)| (name.clone(), format!("layers/{}", unique(stem, &mut counts))))
+                .map(|(name, stem)| {
+                    (
+                        name.clone(),
+                        format!("layers/{}", unique(stem, &mut counts)),
+                    )
+                })
                 .collect()
         }
         None => keras_paths(network)
@@ -341,7 +355,15 @@ fn match_weights(
             let weight_names = legacy_list(h5, &group, "weight_names")
                 .map_err(|e| err(path, e))?
                 .unwrap_or_default();
-            out.push(legacy_layer(h5, &group, name, &g.layers[l], specs, &weight_names, &mut problems));
+            out.push(legacy_layer(
+                h5,
+                &group,
+                name,
+                &g.layers[l],
+                specs,
+                &weight_names,
+                &mut problems,
+            ));
         }
         for name in &listed {
             let group = join(root, name);
@@ -366,11 +388,20 @@ fn match_weights(
                 out.push(LayerWeights::default());
                 continue;
             };
-            out.push(keras3_layer(h5, at, name, &g.layers[l], specs, &mut problems));
+            out.push(keras3_layer(
+                h5,
+                at,
+                name,
+                &g.layers[l],
+                specs,
+                &mut problems,
+            ));
         }
         for (name, at) in &paths {
             if !names.contains(name.as_str()) && holds_weights(h5, at) {
-                problems.push(format!("layer `{name}` of the file (`{at}`) is not in the model"));
+                problems.push(format!(
+                    "layer `{name}` of the file (`{at}`) is not in the model"
+                ));
             }
         }
     }
@@ -515,7 +546,12 @@ pub fn read_keras(path: impl AsRef<Path>) -> Result<KerasFile, Error> {
             "holds weights only, not a model (it has no `model_config`): write the model with `model!` and load the weights with `Name::load_keras`",
         )
     })?;
-    let model = model(&config).map_err(|e| err(path, format!("the model cannot be read:\n  {}", e.replace('\n', "\n  "))))?;
+    let model = model(&config).map_err(|e| {
+        err(
+            path,
+            format!("the model cannot be read:\n  {}", e.replace('\n', "\n  ")),
+        )
+    })?;
     let h5 = match &opened {
         Opened::Archive { h5, .. } | Opened::Hdf5(h5) => h5,
     };
@@ -527,9 +563,18 @@ pub fn read_keras(path: impl AsRef<Path>) -> Result<KerasFile, Error> {
 pub fn read_keras_model(path: impl AsRef<Path>) -> Result<KerasModel, Error> {
     let path = path.as_ref();
     let opened = open(path)?;
-    let config = config_of(path, &opened)?
-        .ok_or_else(|| err(path, "holds weights only, not a model (it has no `model_config`)"))?;
-    model(&config).map_err(|e| err(path, format!("the model cannot be read:\n  {}", e.replace('\n', "\n  "))))
+    let config = config_of(path, &opened)?.ok_or_else(|| {
+        err(
+            path,
+            "holds weights only, not a model (it has no `model_config`)",
+        )
+    })?;
+    model(&config).map_err(|e| {
+        err(
+            path,
+            format!("the model cannot be read:\n  {}", e.replace('\n', "\n  ")),
+        )
+    })
 }
 
 /// The weights of `network`'s layers from a `.keras`, `.weights.h5` or legacy `.h5` file,
@@ -639,8 +684,8 @@ fn weights_file(network: &Network, weights: &[&LayerWeights]) -> Result<Vec<u8>,
 /// Keras stores them.
 fn archive(config: &Json, weights: &[u8]) -> Result<Vec<u8>, zip::result::ZipError> {
     let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     // The format written is Keras 3.15.1's, the version `tools/keras_check_saved.py` checks.
     let metadata = json!({"keras_version": "3.15.1", "date_saved": date_saved()});
     z.start_file("metadata.json", options)?;

@@ -9,6 +9,9 @@ moving statistics included, so that a weight read into the wrong place shows):
 - `<name>.io.safetensors`: a batch of inputs (`x`, or `x0`, `x1`, … for several) and
   Keras's outputs in inference (`y`, or `y0`, `y1`, …), all float32 (`Embedding` ids too);
 - `<name>.summary.txt`: `model.summary()` as Keras prints it in a terminal of 120 columns;
+- `<name>_keras2.h5` for a few: the same model and weights saved by Keras 2 (`tf_keras`, the
+  era of the seed article and of `keras.applications`' downloads: `weight_names` such as
+  `dense/kernel:0`, fixed-length byte-string attributes, Keras 2's `inbound_nodes`);
 - `index.json`: per file, the model's name, `count_params()` and the trainable and
   non-trainable counts, and for a weights-only file the fixture whose model it fits.
 
@@ -24,6 +27,7 @@ os.environ["COLUMNS"] = "120"
 
 import numpy as np
 import keras
+import tf_keras
 from keras import layers as L
 from safetensors.numpy import save_file
 
@@ -196,7 +200,26 @@ def inputs_for(model):
     return xs
 
 
-def record(name, build, formats, weights_only=()):
+def mlp2(k):
+    return k.Sequential([
+        k.layers.Flatten(input_shape=(8, 8)),
+        k.layers.Dense(32, activation="relu"),
+        k.layers.Dense(10, activation="softmax"),
+    ], name="mlp")
+
+
+def two_inputs2(k):
+    a = k.Input((6,), name="left")
+    b = k.Input((6,), name="right")
+    shared = k.layers.Dense(5, activation="tanh", name="encoder")
+    ea, eb = shared(a), shared(b)
+    joined = k.layers.Concatenate()([ea, eb])
+    score = k.layers.Dense(1, activation="sigmoid", name="score")(joined)
+    diff = k.layers.Subtract(name="difference")([ea, eb])
+    return k.Model([a, b], [score, diff], name="siamese")
+
+
+def record(name, build, formats, weights_only=(), keras2=None):
     keras.utils.clear_session()
     model = build()
     randomize(model)
@@ -229,12 +252,18 @@ def record(name, build, formats, weights_only=()):
         path = os.path.join(out_dir, f"{name}{ext}")
         model.save_weights(path)
         files[f"{name}{ext}"] = dict(entry, fixture=name, weights_only=True)
+    if keras2 is not None:
+        tf_keras.backend.clear_session()
+        twin = keras2(tf_keras)
+        twin.set_weights(model.get_weights())
+        twin.save(os.path.join(out_dir, f"{name}_keras2.h5"))
+        files[f"{name}_keras2.h5"] = dict(entry, fixture=name, keras2=True)
     return files
 
 
 index = {}
 index.update(record("cnn", cnn, [".keras", ".h5"]))
-index.update(record("mlp", mlp, [".keras"], [".weights.h5"]))
+index.update(record("mlp", mlp, [".keras"], [".weights.h5"], keras2=mlp2))
 index.update(record("lstm", lstm, [".keras"]))
 index.update(record("batchnorm", batchnorm, [".keras", ".h5"]))
 index.update(record("embedding", embedding, [".keras"]))
@@ -242,7 +271,7 @@ index.update(record("bidirectional", bidirectional, [".keras", ".h5"]))
 index.update(record("timedistributed", timedistributed, [".h5"]))
 index.update(record("residual", residual, [".keras"], [".weights.h5"]))
 index.update(record("concatenation", concatenation, [".keras", ".h5"]))
-index.update(record("two_inputs", two_inputs, [".keras"]))
+index.update(record("two_inputs", two_inputs, [".keras"], keras2=two_inputs2))
 with open(os.path.join(out_dir, "index.json"), "w") as f:
     json.dump(index, f, indent=1, sort_keys=True)
     f.write("\n")

@@ -360,14 +360,15 @@ fn float16_and_bfloat16_weights_are_converted_exactly() {
 #[test]
 fn a_legacy_file_with_its_layer_names_split() {
     // Keras splits an attribute longer than HDF5's header limit into `layer_names0`, `1`, …;
-    // a small file split the same way reads the same.
+    // a small file split the same way reads the same. The first part is fixed-length
+    // strings, as old h5py wrote them (numpy's `S` arrays), the second variable-length.
     let net = read_keras_model(fixture("mlp.keras")).unwrap().network;
     let weights = read_keras(fixture("mlp.keras")).unwrap().weights;
     let mut b = FileBuilder::new();
     let mut top = b.create_group("model_weights");
     top.set_attr(
         "layer_names0",
-        AttrValue::VarLenAsciiStringArray(vec!["flatten".into(), "dense".into()]),
+        AttrValue::AsciiStringArray(vec!["flatten".into(), "dense".into()]),
     );
     top.set_attr(
         "layer_names1",

@@ -284,3 +284,41 @@ fn a_model_written_here_saves_and_loads() {
     }
     std::fs::remove_file(&out).unwrap();
 }
+
+#[test]
+fn a_failed_save_keras_never_replaces_a_good_file() {
+    let m = models::MlpKeras::load_keras(dir().join("mlp.keras")).unwrap();
+    // A folder of its own, where no other test writes (their temporary files would show).
+    let out = scratch("atomic").join("kept.keras");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    m.save_keras(&out).unwrap();
+    let good = std::fs::read(&out).unwrap();
+    // Weights that do not fit the model: refused before anything is written.
+    let mut wrong = owned(m.weights());
+    wrong[1].tensors.pop();
+    let refs: Vec<&LayerWeights> = wrong.iter().collect();
+    let e = model_core::keras::save_network(&<models::MlpKeras as Model>::NETWORK, &refs, &out)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("kept.keras") && e.contains("layer `dense` has 1 weights, its Dense needs 2"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), good);
+    // A directory that does not exist: the error names the file.
+    let e = m
+        .save_keras(scratch("no/such/dir.keras"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no/such/dir.keras"), "{e}");
+    let e = m.save_keras(scratch("model.h5")).unwrap_err().to_string();
+    assert!(e.contains("….keras") && e.contains("….weights.h5"), "{e}");
+    // No temporary file is left beside it.
+    let left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_file(&out).unwrap();
+}

@@ -9,9 +9,10 @@ moving statistics included, so that a weight read into the wrong place shows):
 - `<name>.io.safetensors`: a batch of inputs (`x`, or `x0`, `x1`, … for several) and
   Keras's outputs in inference (`y`, or `y0`, `y1`, …), all float32 (`Embedding` ids too);
 - `<name>.summary.txt`: `model.summary()` as Keras prints it in a terminal of 120 columns;
-- `<name>_keras2.h5` for a few: the same model and weights saved by Keras 2 (`tf_keras`, the
-  era of the seed article and of `keras.applications`' downloads: `weight_names` such as
-  `dense/kernel:0`, fixed-length byte-string attributes, Keras 2's `inbound_nodes`);
+- `<name>_keras2.h5` and `<name>_keras2.keras` for a few: the same model and weights saved
+  by Keras 2 (`tf_keras`, the era of the seed article and of `keras.applications`'
+  downloads: `weight_names` such as `dense/kernel:0`, Keras 2's `inbound_nodes`, and
+  `.keras` weights without the layers' names, found by counting);
 - `index.json`: per file, the model's name, `count_params()` and the trainable and
   non-trainable counts, and for a weights-only file the fixture whose model it fits.
 
@@ -256,8 +257,9 @@ def record(name, build, formats, weights_only=(), keras2=None):
         tf_keras.backend.clear_session()
         twin = keras2(tf_keras)
         twin.set_weights(model.get_weights())
-        twin.save(os.path.join(out_dir, f"{name}_keras2.h5"))
-        files[f"{name}_keras2.h5"] = dict(entry, fixture=name, keras2=True)
+        for ext in (".h5", ".keras"):
+            twin.save(os.path.join(out_dir, f"{name}_keras2{ext}"))
+            files[f"{name}_keras2{ext}"] = dict(entry, fixture=name, keras2=True)
     return files
 
 

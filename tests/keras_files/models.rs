@@ -215,6 +215,20 @@ const_assert_eq!(MlpKeras2H5::TRAINABLE_PARAMS, 2410);
 const_assert_eq!(MlpKeras2H5::NON_TRAINABLE_PARAMS, 0);
 
 model! {
+    /// Keras's `mlp`, from `mlp_keras2.keras` (`model import`); its weights: `MlpKeras2Keras::load_keras("mlp_keras2.keras")`.
+    pub struct MlpKeras2Keras {
+        input: [8, 8],
+        Flatten,
+        Dense(32, activation = relu),
+        Dense(10, activation = softmax),
+    }
+}
+
+const_assert_eq!(MlpKeras2Keras::PARAMS, 2410);
+const_assert_eq!(MlpKeras2Keras::TRAINABLE_PARAMS, 2410);
+const_assert_eq!(MlpKeras2Keras::NON_TRAINABLE_PARAMS, 0);
+
+model! {
     /// Keras's `residual`, from `residual.keras` (`model import`); its weights: `ResidualKeras::load_keras("residual.keras")`.
     pub struct ResidualKeras {
         let image = Input([10, 10, 3], name = "image");
@@ -290,6 +304,25 @@ const_assert_eq!(TwoInputsKeras2H5::PARAMS, 46);
 const_assert_eq!(TwoInputsKeras2H5::TRAINABLE_PARAMS, 46);
 const_assert_eq!(TwoInputsKeras2H5::NON_TRAINABLE_PARAMS, 0);
 
+model! {
+    /// Keras's `siamese`, from `two_inputs_keras2.keras` (`model import`); its weights: `TwoInputsKeras2Keras::load_keras("two_inputs_keras2.keras")`.
+    pub struct TwoInputsKeras2Keras {
+        let left = Input([6], name = "left");
+        let right = Input([6], name = "right");
+        let encoder_layer = Dense(5, activation = tanh, name = "encoder");
+        let encoder = encoder_layer(left);
+        let encoder_1 = encoder_layer(right);
+        let concatenate = Concatenate()([encoder, encoder_1]);
+        let score = Dense(1, activation = sigmoid, name = "score")(concatenate);
+        let difference = Subtract(name = "difference")([encoder, encoder_1]);
+        (score, difference)
+    }
+}
+
+const_assert_eq!(TwoInputsKeras2Keras::PARAMS, 46);
+const_assert_eq!(TwoInputsKeras2Keras::TRAINABLE_PARAMS, 46);
+const_assert_eq!(TwoInputsKeras2Keras::NON_TRAINABLE_PARAMS, 0);
+
 /// Every fixture file with the type its weights fit, and its fixture's name.
 pub fn visit(v: &mut impl super::Visit) {
     v.visit::<BatchnormH5>("batchnorm.h5", "batchnorm");
@@ -305,9 +338,11 @@ pub fn visit(v: &mut impl super::Visit) {
     v.visit::<MlpKeras>("mlp.keras", "mlp");
     v.visit::<MlpKeras>("mlp.weights.h5", "mlp");
     v.visit::<MlpKeras2H5>("mlp_keras2.h5", "mlp");
+    v.visit::<MlpKeras2Keras>("mlp_keras2.keras", "mlp");
     v.visit::<ResidualKeras>("residual.keras", "residual");
     v.visit::<ResidualKeras>("residual.weights.h5", "residual");
     v.visit::<TimedistributedH5>("timedistributed.h5", "timedistributed");
     v.visit::<TwoInputsKeras>("two_inputs.keras", "two_inputs");
     v.visit::<TwoInputsKeras2H5>("two_inputs_keras2.h5", "two_inputs");
+    v.visit::<TwoInputsKeras2Keras>("two_inputs_keras2.keras", "two_inputs");
 }

@@ -46,9 +46,9 @@ pub struct KerasFile {
     pub weights: Vec<LayerWeights>,
 }
 
-/// The most bytes one member of a `.keras` archive may expand to (Keras refuses archives
-/// that expand to more than 100 times their size; this bound is for memory).
-const MEMBER_LIMIT: u64 = 1 << 34;
+/// The most bytes one member of a `.keras` archive may expand to: a damaged or hostile
+/// archive cannot make the reader allocate more.
+const MEMBER_LIMIT: u64 = 1 << 32;
 
 /// What a file holds, opened.
 enum Opened {
@@ -102,9 +102,15 @@ fn member(
     };
     let mut bytes = Vec::new();
     file.by_ref()
-        .take(MEMBER_LIMIT)
+        .take(MEMBER_LIMIT + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| err(path, format!("`{name}` in the archive is damaged: {e}")))?;
+    if bytes.len() as u64 > MEMBER_LIMIT {
+        return Err(err(
+            path,
+            format!("`{name}` in the archive expands to more than {MEMBER_LIMIT} bytes"),
+        ));
+    }
     Ok(Some(bytes))
 }
 

@@ -37,7 +37,7 @@ def worst(model, xs, ys):
 
 
 # The model of each fixture as Keras reads it from its own file (for `load_weights`).
-originals = {e["fixture"]: f for f, e in sorted(index.items()) if not e.get("weights_only")}
+originals = {e["fixture"]: f for f, e in sorted(index.items()) if not e.get("weights_only") and not e.get("keras2")}
 ok = 0
 for file, entry in sorted(index.items()):
     stem = os.path.join(out, file.replace(".", "_"))

@@ -307,7 +307,7 @@ fn a_missing_weight_a_missing_layer_and_a_layer_left_over() {
             "3 problems",
             "layer `dense`: `layers/dense/vars` holds 1 weights, the model's layer has 2 (kernel, bias)",
             "layer `dense_1` is not in the file",
-            "layer `extra` of the file (`layers/dense_2`) is not in the model",
+            "layer `extra` of the file (`layers/dense_2`) has weights, and the model has no layer of that name that takes them",
         ],
     );
 }

@@ -341,7 +341,15 @@ fn match_weights(
             None => weight_specs(layer, input),
         })
         .collect();
-    let names: HashSet<&str> = network.layer_names.iter().copied().collect();
+    // The layers that take weights: a file's layer with weights is left over unless one
+    // of these has its name.
+    let names: HashSet<&str> = network
+        .layer_names
+        .iter()
+        .zip(&expected)
+        .filter(|(_, specs)| !specs.is_empty())
+        .map(|(n, _)| *n)
+        .collect();
     if let Some(root) = legacy_root(h5) {
         let listed = legacy_list(h5, root, "layer_names")
             .map_err(|e| err(path, e))?
@@ -375,7 +383,9 @@ fn match_weights(
             let group = join(root, name);
             let weights = legacy_list(h5, &group, "weight_names").ok().flatten();
             if !names.contains(name.as_str()) && weights.is_some_and(|w| !w.is_empty()) {
-                problems.push(format!("layer `{name}` of the file is not in the model"));
+                problems.push(format!(
+                    "layer `{name}` of the file has weights, and the model has no layer of that name that takes them"
+                ));
             }
         }
     } else {
@@ -406,7 +416,7 @@ fn match_weights(
         for (name, at) in &paths {
             if !names.contains(name.as_str()) && holds_weights(h5, at) {
                 problems.push(format!(
-                    "layer `{name}` of the file (`{at}`) is not in the model"
+                    "layer `{name}` of the file (`{at}`) has weights, and the model has no layer of that name that takes them"
                 ));
             }
         }
@@ -476,7 +486,6 @@ fn keras3_layer(
     LayerWeights { tensors }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn legacy_layer(
     h5: &H5,
     group: &str,

@@ -85,6 +85,11 @@ pub use model_macros::model;
 
 pub mod tune;
 
+/// Keras's files: configs both ways, `.keras` and `.h5` read and written, a network as
+/// `model!` source (what `Name::load_keras`, `model.save_keras` and the `model` command use).
+#[cfg(feature = "keras")]
+pub use model_core::keras;
+
 /// Items the generated code names by absolute path; not a public API.
 #[doc(hidden)]
 pub mod __private {
@@ -128,6 +133,38 @@ pub mod __private {
     pub fn invalid_model(name: &str) -> crate::RuntimeError {
         crate::Error::new(format!(
             "`{name}` has mistakes that `model!` reported at compile time"
+        ))
+    }
+
+    /// `Name::load_keras`: [`model_core::keras::load_keras`], or an error saying that the
+    /// `keras` feature is off.
+    pub fn load_keras<M: crate::Model>(path: &std::path::Path) -> Result<M, crate::Error> {
+        #[cfg(feature = "keras")]
+        return model_core::keras::load_keras(path);
+        #[cfg(not(feature = "keras"))]
+        return Err(no_keras(path));
+    }
+
+    /// `model.save_keras`: [`model_core::keras::save_keras`], or an error saying that the
+    /// `keras` feature is off.
+    pub fn save_keras<M: crate::Model>(
+        model: &M,
+        path: &std::path::Path,
+    ) -> Result<(), crate::Error> {
+        #[cfg(feature = "keras")]
+        return model_core::keras::save_keras(model, path);
+        #[cfg(not(feature = "keras"))]
+        return Err({
+            let _ = model;
+            no_keras(path)
+        });
+    }
+
+    #[cfg(not(feature = "keras"))]
+    fn no_keras(path: &std::path::Path) -> crate::Error {
+        crate::Error::new(format!(
+            "{}: `model` was built without its `keras` feature, which reads and writes Keras files",
+            path.display()
         ))
     }
 

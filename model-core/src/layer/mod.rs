@@ -31,7 +31,7 @@
 //!   tensors). `Ops` has no default methods, so leaving one out is a compile error too.
 //!   None of these matches has a catch-all arm.
 //! - Then a test: the corpus harnesses (`model-core/tests/keras_parity.rs`, `numeric_parity.rs`)
-//!   pick up the new class from Keras's JSON once `keras.rs` maps its arguments, and
+//!   pick up the new class from Keras's JSON once `keras/mod.rs` maps its arguments, and
 //!   `gradcheck` gives the backward pass its finite-difference check.
 
 pub(crate) mod activation;

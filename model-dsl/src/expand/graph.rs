@@ -714,6 +714,7 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
         #evaluate
     };
     let layer_weights_ty = quote!([&::model::LayerWeights; #count]);
+    let keras = super::runtime::keras_methods(mode);
     quote! {
         /// A model with Keras's default initializers (`glorot_uniform` kernels, orthogonal
         /// recurrent kernels, zero biases, …), deterministic for `seed`.
@@ -744,6 +745,7 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
         #io
         #predict_one
         #training
+        #keras
     }
 }
 

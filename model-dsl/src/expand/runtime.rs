@@ -131,6 +131,7 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         &train_error,
     );
     let predict_one = predict_one(shapes, mode);
+    let keras = keras_methods(mode);
 
     quote! {
         /// A model with Keras's default initializers (`glorot_uniform` kernels, orthogonal
@@ -191,6 +192,40 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
         ) -> __m::Result<::model::train::Evaluation, ::model::train::TrainError> #evaluate
 
         #predict_one
+
+        #keras
+    }
+}
+
+/// `load_keras` and `save_keras`, the same for a stack and a graph: `model-core`'s generic
+/// functions over the model's `Model` impl.
+pub(crate) fn keras_methods(mode: Mode) -> TokenStream {
+    let (load, save) = match mode {
+        Mode::Checked => (
+            quote!(__m::load_keras::<Self>(path.as_ref())),
+            quote!(__m::save_keras(self, path.as_ref())),
+        ),
+        Mode::Placeholder => (
+            quote!(__m::Result::Err(__m::invalid_model(Self::NAME))),
+            quote!(__m::Result::Err(__m::invalid_model(Self::NAME))),
+        ),
+    };
+    quote! {
+        /// Reads the weights of a Keras file into the model: a `.keras` archive, a
+        /// `.weights.h5` (`model.save_weights`) or a legacy `.h5`, matched layer by layer by
+        /// name. Every missing layer, layer left over, weight of the wrong shape or type is
+        /// reported by name in the error. `float16` and `bfloat16` weights are converted.
+        pub fn load_keras(path: impl ::core::convert::AsRef<::std::path::Path>) -> __m::Result<Self, ::model::Error> {
+            #load
+        }
+
+        /// Writes the model as a `.keras` file that Keras 3 opens
+        /// (`keras.saving.load_model(path)`, no custom objects), or only its weights when
+        /// `path` ends in `.weights.h5` (`model.load_weights(path)`). Through a temporary
+        /// file and a rename: a half-written file never replaces a good one.
+        pub fn save_keras(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> __m::Result<(), ::model::Error> {
+            #save
+        }
     }
 }
 

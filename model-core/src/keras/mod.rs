@@ -7,31 +7,86 @@
 
 use serde_json::Value as Json;
 
-use crate::layer::{build, keep_numbers, Arg, Kind, Layer};
-use crate::shape::Shape;
-use crate::value::Value;
+#[cfg(feature = "keras-files")]
+pub mod files;
+pub mod model;
+pub mod source;
+pub mod write;
 
-/// Config keys that carry no shape or parameter information (or only defaults we share).
+#[cfg(feature = "keras-files")]
+pub use self::files::{
+    load_keras, load_network, read_keras, read_keras_model, save_keras, save_network, KerasFile,
+};
+pub use self::model::{model, model_config, KerasModel};
+pub use self::source::{source, type_name};
+pub use self::write::layer_config;
+
+use crate::layer::{build, keep_numbers, Arg, Config, Kind, Layer};
+use crate::shape::Shape;
+use crate::value::{ArgType, Value};
+
+/// Config keys that are not arguments and change nothing in inference or in the weights
+/// this project holds: names, dtypes, initializers, regularizers, constraints, dropout rates
+/// and seeds (training only), and the backends' implementation choices.
 const IGNORED: &[&str] = &[
     "name",
     "trainable",
     "dtype",
-    "data_format",
     "batch_input_shape",
     "input_shape",
+    "seed",
+    "noise_shape",
+    "implementation",
+    "unroll",
+    "use_cudnn",
+    "synchronized",
+    "renorm_clipping",
+    "renorm_momentum",
+    "unit_forget_bias",
+    "input_length",
+    "lora_alpha",
+    "autocast",
+    "zero_output_for_mask",
+    // Keras writes `Bidirectional`'s backward layer as the forward one, run backwards.
+    "backward_layer",
 ];
 
-fn ignored(key: &str) -> bool {
-    IGNORED.contains(&key)
+/// Config keys that must hold Keras's default, with what it is: other values ask for what
+/// this project does not compute (masks, states kept across batches, quantized weights).
+const DEFAULT_ONLY: &[(&str, &str)] = &[
+    ("data_format", "\"channels_last\""),
+    ("mask_zero", "false"),
+    ("stateful", "false"),
+    ("return_state", "false"),
+    ("time_major", "false"),
+    ("renorm", "false"),
+    ("rms_scaling", "false"),
+    ("sparse", "false"),
+    ("lora_rank", "null"),
+    ("quantization_config", "null"),
+];
+
+/// Whether config key `key` of a layer is skipped (it is not an argument), or why its
+/// value cannot be read.
+fn skipped(key: &str, v: &Json) -> Result<bool, String> {
+    if IGNORED.contains(&key)
         || key.ends_with("_initializer")
         || key.ends_with("_regularizer")
         || key.ends_with("_constraint")
         || key.ends_with("dropout")
-        || key == "mask_zero"
-        || key == "noise_shape"
-        || key == "unroll"
-        || key == "stateful"
-        || key == "return_state"
+    {
+        return Ok(true);
+    }
+    let Some((_, default)) = DEFAULT_ONLY.iter().find(|(k, _)| *k == key) else {
+        return Ok(false);
+    };
+    if v.is_null() || serde_json::from_str::<Json>(default).is_ok_and(|d| &d == v) {
+        Ok(true)
+    } else {
+        Err(format!(
+            "`{key} = {v}` is not supported (only {default}, Keras's default)"
+        ))
+    }
 }
 
 fn value(v: &Json) -> Result<Value<'static>, String> {
@@ -60,22 +115,105 @@ pub fn layer(json: &Json) -> Result<Layer, String> {
         .get("class_name")
         .and_then(Json::as_str)
         .ok_or("a layer needs `class_name`")?;
-    let kind = Kind::from_name(class).ok_or_else(|| format!("unknown layer class `{class}`"))?;
+    let kind = kind_of(json, class)?;
     let mut args = Vec::new();
     if let Some(config) = json.get("config").and_then(Json::as_object) {
         for (key, v) in config {
-            if ignored(key) {
+            if kind.info().args.iter().all(|a| a.name != key) && skipped(key, v)? {
                 continue;
             }
             let name: &'static str = Box::leak(key.clone().into_boxed_str());
+            let mut value = value(v)?;
+            // Keras 3 writes `LayerNormalization`'s axis as a list, `[-1]`.
+            if let (Some(spec), Value::Tuple([one])) = (find(kind, key), value) {
+                if spec.ty == ArgType::Int {
+                    value = *one;
+                }
+            }
             args.push(Arg {
                 name: Some(name),
-                value: value(v)?,
+                value,
             });
         }
     }
     keep_numbers(kind, &mut args);
-    build(kind, &args).map_err(|e| e.describe(kind, &args))
+    let mut layer = build(kind, &args).map_err(|e| e.describe(kind, &args))?;
+    // Keras 3 writes a pooling's default strides out (the pool size); they are the default.
+    if let Config::Pooling(p) = &mut layer.config {
+        if p.strides == Some(p.pool_size) {
+            p.strides = None;
+        }
+    }
+    Ok(layer)
+}
+
+/// What a layer's config sets that this project's layer does not keep, because it matters
+/// only in training: non-zero dropout rates, regularizers, constraints, `trainable = false`
+/// (`["recurrent_dropout = 0.2", "kernel_regularizer = L2"]`).
+pub fn not_kept(json: &Json) -> Vec<String> {
+    let Some(config) = json.get("config").and_then(Json::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, v) in config {
+        let set = if key.ends_with("dropout") {
+            v.as_f64().is_some_and(|r| r > 0.0)
+        } else if key.ends_with("_regularizer") || key.ends_with("_constraint") {
+            !v.is_null()
+        } else {
+            key == "trainable" && v == &Json::Bool(false)
+        };
+        if set {
+            let shown = match v.get("class_name").and_then(Json::as_str) {
+                Some(class) => class.to_string(),
+                None => v.to_string(),
+            };
+            out.push(format!("{key} = {shown}"));
+        }
+    }
+    if let Some(inner) = config.get("layer").filter(|l| l.is_object()) {
+        out.extend(not_kept(inner));
+    }
+    out
+}
+
+fn find(kind: Kind, key: &str) -> Option<&'static crate::layer::ArgSpec> {
+    kind.info().args.iter().find(|a| a.name == key)
+}
+
+/// The kind of class `class`, or why it cannot be read: a `Lambda` (Python code), a custom
+/// layer (a class registered outside Keras), or a class this project does not know.
+fn kind_of(json: &Json, class: &str) -> Result<Kind, String> {
+    if class == "Lambda" {
+        return Err(
+            "`Lambda` layers hold Python code, which cannot be read; write the computation as layers"
+                .to_string(),
+        );
+    }
+    // Keras 3 writes each layer's module: `keras.layers` for its own, the user's (or
+    // `null`) for a class registered elsewhere. Older files and the corpus have none.
+    let custom = match json.get("module") {
+        None => false,
+        Some(Json::String(m)) => !(m == "keras" || m.starts_with("keras.")),
+        Some(_) => true,
+    };
+    if custom {
+        let registered = json.get("registered_name").and_then(Json::as_str);
+        return Err(format!(
+            "`{}` is a custom layer, which cannot be read: only Keras's own layers can",
+            registered.unwrap_or(class),
+        ));
+    }
+    Kind::from_name(class).ok_or_else(|| {
+        format!(
+            "unknown layer class `{class}`; the supported classes are {}",
+            crate::layer::KINDS
+                .iter()
+                .map(|k| k.class_name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// A model file of the reference corpus.

@@ -95,8 +95,8 @@ pub use model_core::keras;
 pub mod __private {
     pub use model_core::graph::{chain, iota};
     pub use model_core::graph::{
-        expect_call, init_graph, layer_info, plan, predict_graph_into, Graph, Network, Node, Plan,
-        Slot,
+        expect_call, init_graph, layer_info, plan, predict_graph_into, Graph, Group, Network, Node,
+        Plan, Slot,
     };
     pub use model_core::layer::{Arg, Kind, Layer, LayerEval};
     pub use model_core::model::{

@@ -84,6 +84,8 @@ pub enum ArgType {
     Int,
     /// A float in `[0, 1]` (Keras's dropout rates and noise deviations).
     Rate,
+    /// Any float.
+    Float,
     /// A float ≥ 0.
     NonNegFloat,
     /// A float ≥ 0 or `None`.
@@ -121,6 +123,7 @@ impl ArgType {
             ArgType::Natural => "a non-negative integer",
             ArgType::Int => "an integer",
             ArgType::Rate => "a number in [0, 1]",
+            ArgType::Float => "a number",
             ArgType::NonNegFloat => "a non-negative number",
             ArgType::OptNonNegFloat => "a non-negative number or None",
             ArgType::Bool => "`true` or `false`",
@@ -256,6 +259,7 @@ pub const fn check(ty: ArgType, v: &Value) -> Result<Checked, ValueProblem> {
                 Err(ValueProblem::OutOfRange)
             }
         }
+        ArgType::Float => Ok(Checked::Float(tri!(float_of(v)))),
         ArgType::NonNegFloat => {
             let f = tri!(float_of(v));
             if f >= 0.0 {

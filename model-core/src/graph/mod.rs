@@ -77,6 +77,31 @@ pub struct Network<'a> {
     pub input_names: &'a [&'static str],
     /// Each output's name: the name of the layer that makes it.
     pub output_names: &'a [&'static str],
+    /// The nested models (`Sequential([…], name = "stem")` in a graph's body): runs of
+    /// layers that Keras holds as one layer of this model.
+    pub groups: &'a [Group],
+}
+
+/// A nested `Sequential`: layers `first .. first + len` of the graph, called one after the
+/// other, which Keras holds as one layer of the outer model (its summary shows one row
+/// with their parameters, its weights sit under the nested model's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// The nested model's name.
+    pub name: &'static str,
+    /// Its first layer, by index in [`Graph::layers`].
+    pub first: usize,
+    /// How many layers it has.
+    pub len: usize,
+}
+
+impl Network<'_> {
+    /// The nested model that holds layer `l`, if one does.
+    pub fn group_of(&self, l: usize) -> Option<&Group> {
+        self.groups
+            .iter()
+            .find(|g| (g.first..g.first + g.len).contains(&l))
+    }
 }
 
 /// `[0, 1, …, N − 1]`, for [`chain`].
@@ -139,6 +164,7 @@ impl Network<'static> {
             layer_names,
             input_names,
             output_names,
+            groups: &[],
         }
     }
 }
@@ -158,6 +184,7 @@ impl Network<'_> {
         layer_names: &[],
         input_names: &[],
         output_names: &[],
+        groups: &[],
     };
 }
 

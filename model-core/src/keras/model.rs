@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 
 use super::layer;
 use crate::graph::{eval_graph, layer_inputs, Graph, Network, Node, Op};
-use crate::layer::{Kind, Layer};
+use crate::layer::{Arithmetic, Config, Kind, Layer};
 use crate::message::Message;
 use crate::model::LayerInfo;
 use crate::shape::Shape;
@@ -291,6 +291,17 @@ fn functional(config: &Json) -> Result<KerasModel, String> {
             }
             continue;
         }
+        if let Some(op) = read_operation(l) {
+            let name = name_of(l).map_or_else(|| format!("#{i}"), str::to_string);
+            match op {
+                Ok((layer, c)) => {
+                    layers.push((name, layer, Vec::new()));
+                    calls.push(c);
+                }
+                Err(e) => problems.push(format!("operation `{name}`: {e}")),
+            }
+            continue;
+        }
         let nodes = l
             .get("inbound_nodes")
             .and_then(Json::as_array)
@@ -400,6 +411,7 @@ fn assemble(
         layer_names: leak(layer_names),
         input_names: leak(inputs.iter().map(|(n, _, _)| leak_str(n)).collect()),
         output_names: leak(output_names.iter().map(|n| leak_str(n)).collect()),
+        groups: &[],
     };
     let (tensors, infos) = evaluate(&network)?;
     Ok(KerasModel {
@@ -459,6 +471,95 @@ fn entry(layer: &Layer, name: &str) -> Json {
     })
 }
 
+/// Arithmetic with a constant as Keras 3 records it: an operation of `keras.src.ops.numpy`
+/// whose config is its name, the constant beside the tensor in each call's `args`.
+fn operation_entry(
+    a: &Arithmetic,
+    layer: &Layer,
+    name: &str,
+    g: &Graph,
+    l: usize,
+    history: &dyn Fn(usize) -> Json,
+) -> Json {
+    let class = layer.kind.class_name();
+    let inbound: Vec<Json> = g
+        .nodes
+        .iter()
+        .filter(|n| n.layer == l)
+        .map(|n| {
+            let (t, c) = (history(n.inputs[0]), Json::from(a.constant));
+            let args = if a.constant_first { [c, t] } else { [t, c] };
+            json!({"args": args, "kwargs": {}})
+        })
+        .collect();
+    json!({
+        "module": "keras.src.ops.numpy",
+        "class_name": class,
+        "config": {"name": name},
+        "registered_name": class,
+        "name": name,
+        "inbound_nodes": inbound,
+    })
+}
+
+/// An operation entry of a Functional config (`keras.src.ops.numpy`'s `Add` of a tensor and
+/// a number, as [`operation_entry`] writes it): the layer and its calls, or `None` when the
+/// entry is a layer.
+#[allow(clippy::type_complexity)]
+fn read_operation(l: &Json) -> Option<Result<(Layer, Vec<Vec<TensorRef>>), String>> {
+    if str_of(l, "module") != Some("keras.src.ops.numpy") {
+        return None;
+    }
+    let class = str_of(l, "class_name").unwrap_or("?");
+    let kind = match class {
+        "Add" => Kind::ArithAdd,
+        "Subtract" => Kind::ArithSubtract,
+        "Multiply" => Kind::ArithMultiply,
+        "TrueDivide" | "Divide" => Kind::ArithTrueDivide,
+        other => {
+            return Some(Err(format!(
+                "the operation `{other}` of keras.ops is not supported; only a tensor and a number under `+`, `-`, `*`, `/` are"
+            )))
+        }
+    };
+    let nodes = l.get("inbound_nodes").and_then(Json::as_array)?;
+    let mut constant = None;
+    let mut calls = Vec::new();
+    for node in nodes {
+        let args = node.get("args").and_then(Json::as_array);
+        let (t, c, first) = match args.map(Vec::as_slice) {
+            Some([t, Json::Number(c)]) => (t, c, false),
+            Some([Json::Number(c), t]) => (t, c, true),
+            _ => {
+                return Some(Err(format!(
+                    "`{class}` of keras.ops is supported on a tensor and a number, but this call is on {node}"
+                )))
+            }
+        };
+        let c = c.as_f64().unwrap_or(0.0);
+        if constant.is_some_and(|k| k != (c, first)) {
+            return Some(Err(format!(
+                "`{class}` is called with two different constants"
+            )));
+        }
+        constant = Some((c, first));
+        match keras_history(t) {
+            Ok(r) => calls.push(vec![r]),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    let (c, first) = constant.unwrap_or((0.0, false));
+    let mut layer = Layer {
+        kind,
+        config: kind.info().default,
+    };
+    if let Config::Arithmetic(a) = &mut layer.config {
+        a.constant = c;
+        a.constant_first = first;
+    }
+    Some(Ok((layer, calls)))
+}
+
 /// Wrapped layers (`Bidirectional`'s, `TimeDistributed`'s) as Keras 3 writes them.
 fn nest_modules(config: &mut serde_json::Map<String, Json>) {
     if let Some(Json::Object(inner)) = config.get_mut("layer") {
@@ -503,6 +604,12 @@ fn input_entry(g: &Graph, names: &[&str], i: usize) -> Json {
 /// `Sequential` for a stack, a `Functional` for a graph, its layers in Keras's order, every
 /// layer built (`build_config`) on the input of its first call.
 pub fn model_config(network: &Network) -> Result<Json, String> {
+    if let Some(group) = network.groups.first() {
+        return Err(format!(
+            "`{}` holds the nested model `{}`; writing a model inside a model to a Keras file is not supported yet (its weights can be saved with `save`)",
+            network.name, group.name
+        ));
+    }
     let g = &network.graph;
     let (tensors, _) = evaluate(network)?;
     let layer_inputs = layer_inputs(g, &tensors);
@@ -554,6 +661,17 @@ pub fn model_config(network: &Network) -> Result<Json, String> {
             Op::Input(i) => list.push(input_entry(g, network.input_names, i)),
             Op::Layer(l) => {
                 let layer = &g.layers[l];
+                if let Config::Arithmetic(a) = &layer.config {
+                    list.push(operation_entry(
+                        a,
+                        layer,
+                        network.layer_names[l],
+                        g,
+                        l,
+                        &history,
+                    ));
+                    continue;
+                }
                 let inbound: Vec<Json> = g
                     .nodes
                     .iter()

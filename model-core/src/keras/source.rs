@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use super::{layer_config, value};
 use crate::graph::Network;
-use crate::layer::{build, keep_numbers, Arg, Kind, Layer};
+use crate::layer::{build, keep_numbers, Arg, Config, Kind, Layer};
 use crate::value::Value;
 
 /// `name` in CamelCase, as a Rust type name (`image_classifier` → `ImageClassifier`).
@@ -314,6 +314,25 @@ fn graph_body(network: &Network, out: &mut String, comment: &dyn Fn(usize) -> St
         let l = node.layer;
         let layer = &g.layers[l];
         let given = network.layer_names[l];
+        if let Config::Arithmetic(a) = &layer.config {
+            // An operation is written as its operator; its name is always the automatic one
+            // (the language has no way to name it), so a file's own name is not kept.
+            auto.takes(layer.kind, given);
+            let (x, c, op) = (
+                &tensor_var[node.inputs[0]],
+                float(a.constant),
+                a.op.symbol(),
+            );
+            let expr = if a.constant_first {
+                format!("{c} {op} {x}")
+            } else {
+                format!("{x} {op} {c}")
+            };
+            let var = variable(given, &mut taken);
+            let _ = writeln!(out, "        let {var} = {expr};");
+            tensor_var.push(var);
+            continue;
+        }
         let mut args = || {
             let mut args = call_args(layer);
             if !auto.takes(layer.kind, given) {

@@ -231,5 +231,8 @@ pub fn arguments(layer: &Layer) -> Map<String, Json> {
             ("init_values", Json::from(c.init_values)),
             ("projection_dim", Json::from(c.projection_dim)),
         ]),
+        // Keras keeps the constant in the call, not the config (`"args": [tensor, 3.0]`):
+        // `super::model_config` writes it there.
+        Config::Arithmetic(_) => Map::new(),
     }
 }

@@ -36,6 +36,7 @@
 
 pub(crate) mod activation;
 mod args;
+pub(crate) mod arithmetic;
 pub(crate) mod convolution;
 pub(crate) mod core;
 pub(crate) mod merge;
@@ -62,6 +63,7 @@ pub use self::args::{
 };
 
 pub use self::activation::{Activation, LeakyReLU, PReLU, ReLU, Softmax, ELU};
+pub use self::arithmetic::{ArithOp, Arithmetic};
 pub use self::convolution::{transpose_output, window_output, Conv, ConvOp, Padding};
 pub use self::core::{Dense, Embedding, Flatten, LayerScale, Permute, RepeatVector, Reshape};
 pub use self::merge::{broadcast, sample_axis, Merge, MergeOp};
@@ -115,6 +117,7 @@ macro_rules! catalogue {
 }
 
 use self::activation as act;
+use self::arithmetic as ari;
 use self::convolution as conv;
 use self::core as cor;
 use self::merge as mrg;
@@ -260,6 +263,17 @@ catalogue! {
         Config::Merge(Merge::new(MergeOp::Dot));
     TimeDistributed => "TimeDistributed", "time_distributed", [], wrappers::TIME_DISTRIBUTED, 1, "(timesteps, ...)",
         Config::TimeDistributed(TimeDistributed::DEFAULT);
+    // Keras's operations for arithmetic with a constant (`x + 3.0`): written as operators,
+    // never by name (see `Kind::from_name`); their class names are those of
+    // `keras.src.ops.numpy`, which the merge layers above share.
+    ArithAdd => "Add", "add", [], ari::ARITHMETIC, 0, "",
+        Config::Arithmetic(Arithmetic::new(ArithOp::Add));
+    ArithSubtract => "Subtract", "subtract", [], ari::ARITHMETIC, 0, "",
+        Config::Arithmetic(Arithmetic::new(ArithOp::Subtract));
+    ArithMultiply => "Multiply", "multiply", [], ari::ARITHMETIC, 0, "",
+        Config::Arithmetic(Arithmetic::new(ArithOp::Multiply));
+    ArithTrueDivide => "TrueDivide", "true_divide", [], ari::ARITHMETIC, 0, "",
+        Config::Arithmetic(Arithmetic::new(ArithOp::TrueDivide));
 }
 
 impl Kind {
@@ -278,11 +292,16 @@ impl Kind {
         self.info().layout
     }
 
-    /// The kind named `name` (a Keras class name or one of its aliases).
+    /// The kind named `name` (a Keras class name or one of its aliases). Arithmetic with
+    /// a constant is written as an operator, so it is not found by name.
     pub const fn from_name(name: &str) -> Option<Kind> {
         let mut i = 0;
         while i < KINDS.len() {
             let info = &KINDS[i];
+            if matches!(info.default, Config::Arithmetic(_)) {
+                i += 1;
+                continue;
+            }
             if str_eq(name, info.class_name) {
                 return Some(info.kind);
             }
@@ -329,6 +348,7 @@ pub enum Config {
     Rescaling(Rescaling),
     Standardization(Standardization),
     LayerScale(LayerScale),
+    Arithmetic(Arithmetic),
 }
 
 /// A plain description of one layer: its kind and configuration. `const`-constructible,
@@ -403,6 +423,7 @@ impl Config {
             Config::Rescaling(c) => pre::set_rescaling(c, name, v),
             Config::Standardization(c) => return pre::set_standardization(c, name, v, arg),
             Config::LayerScale(c) => cor::set_layer_scale(c, v),
+            Config::Arithmetic(c) => ari::set_arithmetic(c, name, v),
         }
         Ok(())
     }
@@ -435,7 +456,8 @@ impl Config {
             | Config::TimeDistributed(_)
             | Config::Rescaling(_)
             | Config::Standardization(_)
-            | Config::LayerScale(_) => None,
+            | Config::LayerScale(_)
+            | Config::Arithmetic(_) => None,
         }
     }
 }
@@ -472,6 +494,7 @@ impl Config {
             Config::Rescaling(c) => c,
             Config::Standardization(c) => c,
             Config::LayerScale(c) => c,
+            Config::Arithmetic(c) => c,
         }
     }
 }
@@ -512,6 +535,7 @@ impl Layer {
             Config::Rescaling(c) => pre::eval_rescaling(c, input),
             Config::Standardization(c) => pre::eval_standardization(c, input),
             Config::LayerScale(c) => cor::eval_layer_scale(c, input),
+            Config::Arithmetic(c) => ari::eval_arithmetic(c, input),
         };
         match result {
             Ok(e) => Ok(e),
@@ -554,7 +578,8 @@ impl Layer {
             | Config::Merge(_)
             | Config::Rescaling(_)
             | Config::Standardization(_)
-            | Config::LayerScale(_) => Activation::Linear,
+            | Config::LayerScale(_)
+            | Config::Arithmetic(_) => Activation::Linear,
         }
     }
 
@@ -586,7 +611,8 @@ impl Layer {
             | Config::Merge(_)
             | Config::Rescaling(_)
             | Config::Standardization(_)
-            | Config::LayerScale(_) => false,
+            | Config::LayerScale(_)
+            | Config::Arithmetic(_) => false,
         }
     }
 

@@ -151,6 +151,40 @@ struct Row {
 }
 
 impl Summary {
+    /// The row of layer `l` of a graph: its calls' outputs and inputs.
+    fn layer_row(
+        &self,
+        network: &Network<'static>,
+        tensors: &[Shape],
+        l: usize,
+        producer: &dyn Fn(usize) -> String,
+    ) -> Row {
+        let g = &network.graph;
+        let n_in = g.inputs.len();
+        let info = self.layers.get(l).copied().unwrap_or(LayerInfo::EMPTY);
+        let calls: Vec<usize> = (0..g.nodes.len())
+            .filter(|&k| g.nodes[k].layer == l)
+            .collect();
+        let shapes: Vec<&Shape> = calls.iter().map(|&k| &tensors[n_in + k]).collect();
+        let shape2 = match shapes.split_first() {
+            Some((first, rest)) if rest.iter().any(|s| s != first) => "multiple".to_string(),
+            Some((first, _)) => shape_tuple(first, false),
+            None => shape_tuple(&info.output_shape, false),
+        };
+        let last = shapes.last().copied().unwrap_or(&info.output_shape);
+        Row {
+            name: format!("{} ({})", info.name, info.kind),
+            shape2,
+            shape3: shape_tuple(last, true),
+            params: info.params,
+            macs: info.macs,
+            connected: calls
+                .iter()
+                .flat_map(|&k| g.nodes[k].inputs.iter().map(|&t| producer(t)))
+                .collect(),
+        }
+    }
+
     /// The rows, and whether the table has the `Connected to` column.
     fn rows(&self) -> (Vec<Row>, bool) {
         let Some((network, tensors)) = &self.graph else {
@@ -176,7 +210,10 @@ impl Summary {
                 None => format!("{}[0][0]", input_name(t)),
                 Some(k) => {
                     let layer = g.nodes[k].layer;
-                    let name = network.layer_names.get(layer).copied().unwrap_or("layer");
+                    let name = match network.group_of(layer) {
+                        Some(group) => group.name,
+                        None => network.layer_names.get(layer).copied().unwrap_or("layer"),
+                    };
                     format!("{name}[{}][0]", g.call_index(k))
                 }
             }
@@ -184,41 +221,33 @@ impl Summary {
         let rows = g
             .keras_order()
             .into_iter()
-            .map(|op| match op {
-                Op::Input(i) => Row {
+            .filter_map(|op| match op {
+                Op::Input(i) => Some(Row {
                     name: format!("{} (InputLayer)", input_name(i)),
                     shape2: format!("[{}]", shape_tuple(&g.inputs[i], false)),
                     shape3: shape_tuple(&g.inputs[i], true),
                     params: 0,
                     macs: 0,
                     connected: Vec::new(),
-                },
-                Op::Layer(l) => {
-                    let info = self.layers.get(l).copied().unwrap_or(LayerInfo::EMPTY);
-                    let calls: Vec<usize> = (0..g.nodes.len())
-                        .filter(|&k| g.nodes[k].layer == l)
-                        .collect();
-                    let shapes: Vec<&Shape> = calls.iter().map(|&k| &tensors[n_in + k]).collect();
-                    let shape2 = match shapes.split_first() {
-                        Some((first, rest)) if rest.iter().any(|s| s != first) => {
-                            "multiple".to_string()
-                        }
-                        Some((first, _)) => shape_tuple(first, false),
-                        None => shape_tuple(&info.output_shape, false),
-                    };
-                    let last = shapes.last().copied().unwrap_or(&info.output_shape);
-                    Row {
-                        name: format!("{} ({})", info.name, info.kind),
-                        shape2,
-                        shape3: shape_tuple(last, true),
-                        params: info.params,
-                        macs: info.macs,
-                        connected: calls
-                            .iter()
-                            .flat_map(|&k| g.nodes[k].inputs.iter().map(|&t| producer(t)))
-                            .collect(),
+                }),
+                // A nested model is one row, at its first layer: its last layer's outputs,
+                // all its layers' parameters, its first layer's inputs.
+                Op::Layer(l) => match network.group_of(l) {
+                    Some(group) if group.first != l => None,
+                    Some(group) => {
+                        let last = group.first + group.len - 1;
+                        let mut row = self.layer_row(network, tensors, last, &producer);
+                        let first = self.layer_row(network, tensors, l, &producer);
+                        let members = &self.layers
+                            [l.min(self.layers.len())..(last + 1).min(self.layers.len())];
+                        row.name = format!("{} (Sequential)", group.name);
+                        row.params = members.iter().map(|i| i.params).sum();
+                        row.macs = members.iter().map(|i| i.macs).sum();
+                        row.connected = first.connected;
+                        Some(row)
                     }
-                }
+                    None => Some(self.layer_row(network, tensors, l, &producer)),
+                },
             })
             .collect();
         (rows, !g.sequential_like())

@@ -290,6 +290,19 @@ fn hidden_items(plan: &GraphPlan, model_name: &str) -> TokenStream {
         .collect();
     let first_output = plan.outputs.first().map_or(0, |o| o.0);
     let names = plan.layers.iter().map(|l| &l.name);
+    // A nested model's layers keep their weights under its name, as Keras does:
+    // `stem/stem_conv/kernel`.
+    let weight_names = plan.layers.iter().enumerate().map(|(i, l)| {
+        match plan.groups.iter().find(|g| g.layers.contains(&i)) {
+            Some(g) => format!("{}/{}", g.name, l.name),
+            None => l.name.clone(),
+        }
+    });
+    let g_count = plan.groups.len();
+    let groups = plan.groups.iter().map(|g| {
+        let (name, first, len) = (&g.name, g.layers.start, g.layers.len());
+        quote!(__m::Group { name: #name, first: #first, len: #len })
+    });
     out.extend(quote! {
         #[doc(hidden)]
         pub const __MODEL_SPEC: [__m::Layer; #l] = [#(Self::#layer_idents),*];
@@ -315,6 +328,10 @@ fn hidden_items(plan: &GraphPlan, model_name: &str) -> TokenStream {
         #[doc(hidden)]
         const __MODEL_NAMES: [&'static str; #l] = [#(#names),*];
         #[doc(hidden)]
+        const __MODEL_WEIGHT_NAMES: [&'static str; #l] = [#(#weight_names),*];
+        #[doc(hidden)]
+        const __MODEL_GROUPS: [__m::Group; #g_count] = [#(#groups),*];
+        #[doc(hidden)]
         const __MODEL_INFO: [__m::LayerInfo; #l] = [#(Self::#infos),*];
         #[doc(hidden)]
         const __MODEL_TOTALS: __m::Totals = __m::Totals::of(&Self::__MODEL_INFO);
@@ -338,6 +355,7 @@ fn hidden_items(plan: &GraphPlan, model_name: &str) -> TokenStream {
             layer_names: &Self::__MODEL_NAMES,
             input_names: &Self::__MODEL_INPUT_NAMES,
             output_names: &Self::__MODEL_OUTPUT_NAMES,
+            groups: &Self::__MODEL_GROUPS,
         };
         #[doc(hidden)]
         const __MODEL_SCRATCH: usize = __m::Plan { slots: &Self::__MODEL_PLAN.0, buffer_lens: &Self::__MODEL_PLAN.1 }.scratch_per_sample() * 4;
@@ -533,14 +551,14 @@ fn methods(def: &ModelDef, plan: &GraphPlan, shapes: &Shapes, mode: Mode) -> Tok
     );
     let load = body(
         quote! {
-            ::model::runtime::load_layers(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, &Self::__MODEL_LAYER_INPUTS)
+            ::model::runtime::load_layers(path, &Self::__MODEL_WEIGHT_NAMES, &Self::__MODEL_SPEC, &Self::__MODEL_LAYER_INPUTS)
                 .map(Self::from_layer_weights)
         },
         quote!(__m::Result::Err(::model::LoadError::Model(#invalid))),
     );
     let save = body(
         quote! {
-            ::model::runtime::save_layers(path, &Self::__MODEL_NAMES, &Self::__MODEL_SPEC, &Self::__MODEL_LAYER_INPUTS, &self.layer_weights())
+            ::model::runtime::save_layers(path, &Self::__MODEL_WEIGHT_NAMES, &Self::__MODEL_SPEC, &Self::__MODEL_LAYER_INPUTS, &self.layer_weights())
         },
         quote!(__m::Result::Err(::std::io::Error::other(#invalid.message))),
     );

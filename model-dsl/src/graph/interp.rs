@@ -126,6 +126,16 @@ pub struct GraphPlan {
     pub outputs: Vec<(usize, Span)>,
     /// The lints that fired.
     pub warnings: Vec<Warning>,
+    /// The nested models (`Sequential([…], name = "stem")`), each a run of layers.
+    pub groups: Vec<GroupPlan>,
+}
+
+/// A nested `Sequential`: one row of the summary, its layers' weights named under it.
+pub struct GroupPlan {
+    /// Its name.
+    pub name: String,
+    /// Its layers, by index in [`GraphPlan::layers`]: consecutive, in order.
+    pub layers: std::ops::Range<usize>,
 }
 
 impl GraphPlan {
@@ -156,6 +166,8 @@ enum V {
     Tensor(usize),
     /// A layer as written (an index into the interpreter's layers).
     Layer(usize),
+    /// A nested `Sequential([…])` (an index into the interpreter's models).
+    Model(usize),
     /// After a mistake (already reported): whatever it takes part in is skipped.
     Poison,
 }
@@ -171,6 +183,7 @@ impl V {
             V::None => "`None`",
             V::Tensor(_) => "a tensor",
             V::Layer(_) => "a layer",
+            V::Model(_) => "a nested model",
             V::Poison => "a value with a mistake",
         }
     }
@@ -186,6 +199,16 @@ struct Written {
     /// Used as another layer's argument (`Bidirectional(LSTM(8))`): not a model layer.
     nested: bool,
     /// Where `name = …` is written, if it is.
+    name_span: Option<Span>,
+}
+
+/// A nested `Sequential` as the interpreter holds it.
+struct WrittenModel {
+    name: String,
+    /// Its layers, indices into the written layers.
+    layers: Vec<usize>,
+    /// Its index in the plan's groups, once called.
+    registered: Option<usize>,
     name_span: Option<Span>,
 }
 
@@ -209,6 +232,10 @@ struct Interp<'a> {
     steps: usize,
     /// Values of a `Layer` argument that are not model layers (for their own names).
     nested_values: Vec<Value<'static>>,
+    /// The nested models written.
+    models: Vec<WrittenModel>,
+    /// The nested model whose layers are being called, for messages.
+    inside: Option<String>,
 }
 
 /// Runs the body of a graph model, returning its graph; every mistake is pushed.
@@ -250,10 +277,13 @@ pub fn check(
             tensors: Vec::new(),
             outputs: Vec::new(),
             warnings: Vec::new(),
+            groups: Vec::new(),
         },
         depth: 0,
         steps: 0,
         nested_values: Vec::new(),
+        models: Vec::new(),
+        inside: None,
     };
     let out = it.block(&def.body, true);
     let out = match out {
@@ -268,7 +298,17 @@ pub fn check(
 
 /// The built-in functions.
 const BUILTINS: &[&str] = &[
-    "Input", "range", "len", "min", "max", "int", "float", "str", "round", "abs",
+    "Input",
+    "Sequential",
+    "range",
+    "len",
+    "min",
+    "max",
+    "int",
+    "float",
+    "str",
+    "round",
+    "abs",
 ];
 
 impl Interp<'_> {
@@ -789,15 +829,56 @@ impl Interp<'_> {
                 a.extend(b);
                 V::Tuple(a)
             }
+            (op @ (Add(_) | Sub(_) | Mul(_) | Div(_)), V::Tensor(t), c @ (V::Int(_) | V::Float(_))) => {
+                self.arithmetic(op, t, as_float(&c), false, span)
+            }
+            (op @ (Add(_) | Sub(_) | Mul(_) | Div(_)), c @ (V::Int(_) | V::Float(_)), V::Tensor(t)) => {
+                self.arithmetic(op, t, as_float(&c), true, span)
+            }
+            (Add(_) | Sub(_) | Mul(_) | Div(_), V::Tensor(_), V::Tensor(_)) => self.error(
+                span,
+                "arithmetic joins a tensor and a number; two tensors are joined by a merge layer: `Add()([a, b])`, `Subtract()([a, b])`, `Multiply()([a, b])`",
+            ),
             (_, V::Tensor(_), _) | (_, _, V::Tensor(_)) => self.error(
                 span,
-                "arithmetic on tensors is not part of the model language; use a layer (`Add`, `Multiply`, `Rescaling`, `Activation(hard_sigmoid)`, …)",
+                "a tensor takes `+`, `-`, `*` and `/` with a number known at expansion (`x + 3.0`); for anything else use a layer (`Add`, `Multiply`, `Rescaling`, `Activation`, …)",
             ),
             (_, a, b) => {
                 let (aw, bw) = (a.describe(), b.describe());
                 self.error(span, format!("this operator does not apply to {aw} and {bw}"))
             }
         }
+    }
+
+    /// `x + 3.0`, `3.0 - x`, …: Keras's operation of a tensor and a constant, a layer of
+    /// its own (named as Keras names it, `add`, `true_divide`), called on `t` now.
+    fn arithmetic(&mut self, op: &BinOp, t: usize, constant: f64, first: bool, span: Span) -> V {
+        let kind = match op {
+            BinOp::Add(_) => Kind::ArithAdd,
+            BinOp::Sub(_) => Kind::ArithSubtract,
+            BinOp::Mul(_) => Kind::ArithMultiply,
+            _ => Kind::ArithTrueDivide,
+        };
+        let ctor = Ctor {
+            kind,
+            args: vec![
+                (Some("constant".into()), Val::Float(constant), span),
+                (Some("constant_first".into()), Val::Bool(first), span),
+            ],
+            keys: vec![None, None],
+            span,
+        };
+        let layer = self.build(&ctor);
+        let name = self.auto_name(kind);
+        self.written.push(Written {
+            name,
+            ctor,
+            layer,
+            registered: None,
+            nested: false,
+            name_span: None,
+        });
+        self.node(self.written.len() - 1, vec![t], false, span)
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Result<V, V> {
@@ -836,6 +917,7 @@ impl Interp<'_> {
         let callee = self.expr(&c.func)?;
         match callee {
             V::Layer(id) => self.call_layer(id, c),
+            V::Model(m) => self.call_model(m, c),
             V::Poison => Ok(V::Poison),
             other => {
                 let what = other.describe();
@@ -975,6 +1057,13 @@ impl Interp<'_> {
                 self.error(
                     span,
                     "a tensor is not a layer argument; call the layer on it: `Dense(8)(x)`",
+                );
+                return None;
+            }
+            V::Model(_) => {
+                self.error(
+                    span,
+                    "a nested model is not a layer argument; call it on a tensor: `stem(x)`",
                 );
                 return None;
             }
@@ -1121,6 +1210,9 @@ impl Interp<'_> {
         let span = c.span();
         if name == "Input" {
             return Ok(self.input(args, span));
+        }
+        if name == "Sequential" {
+            return Ok(self.sequential(args, span));
         }
         if args.iter().any(|(k, _, _)| k.is_some()) {
             return Ok(self.error(span, format!("`{name}` takes no keyword arguments")));
@@ -1281,8 +1373,27 @@ impl Interp<'_> {
     /// A layer called on a tensor, or on a list of tensors (a merge): a node of the graph,
     /// evaluated now.
     fn call_layer(&mut self, id: usize, c: &syn::ExprCall) -> Result<V, V> {
-        let args = self.arguments(c)?;
         let span = c.func.span();
+        if let Some(m) = self.models.iter().find(|m| m.layers.contains(&id)) {
+            let name = m.name.clone();
+            return Ok(self.error(
+                span,
+                format!(
+                    "this layer is inside the nested model `{name}`; call the model: `{name}(x)`"
+                ),
+            ));
+        }
+        Ok(match self.call_tensors(c)? {
+            Some((tensors, poisoned)) => self.node(id, tensors, poisoned, span),
+            None => V::Poison,
+        })
+    }
+
+    /// The tensors a layer or a model is called on (`layer(x)`, `layer([a, b])`), and
+    /// whether a mistake already poisoned one; `None` after a mistake that stops the call.
+    #[allow(clippy::type_complexity)]
+    fn call_tensors(&mut self, c: &syn::ExprCall) -> Result<Option<(Vec<usize>, bool)>, V> {
+        let args = self.arguments(c)?;
         let mut tensors = Vec::new();
         let mut poisoned = false;
         match args.as_slice() {
@@ -1291,7 +1402,8 @@ impl Interp<'_> {
                     V::Tensor(t) => tensors.push(*t),
                     V::Word(w, wspan) => {
                         let message = self.not_defined(w);
-                        return Ok(self.error(*wspan, message));
+                        self.error(*wspan, message);
+                        return Ok(None);
                     }
                     V::Tuple(items) => {
                         for item in items {
@@ -1314,26 +1426,164 @@ impl Interp<'_> {
                     V::Poison => poisoned = true,
                     other => {
                         let what = other.describe();
-                        return Ok(self.error(*vspan, format!("a layer is called on a tensor or a list of tensors, but this is {what}")));
+                        self.error(*vspan, format!("a layer is called on a tensor or a list of tensors, but this is {what}"));
+                        return Ok(None);
                     }
                 }
             }
-            _ => return Ok(self.error(
-                c.span(),
-                "a layer is called on one tensor, `layer(x)`, or one list of them, `Add()([a, b])`",
-            )),
+            _ => {
+                self.error(
+                    c.span(),
+                    "a layer is called on one tensor, `layer(x)`, or one list of them, `Add()([a, b])`",
+                );
+                return Ok(None);
+            }
         }
+        Ok(Some((tensors, poisoned)))
+    }
+
+    /// `Sequential([layers…], name = "…")`: a nested model, Keras's `keras.Sequential` used
+    /// as a layer (ConvNeXt's stem). Its layers are this model's layers, called one after
+    /// the other on each call; the summary shows it as one row with their parameters.
+    fn sequential(&mut self, args: Vec<CallArg>, span: Span) -> V {
+        let mut layers = None;
+        let mut name = None;
+        for (key, v, vspan) in args {
+            match (key.as_ref().map(|(k, _)| k.as_str()), v) {
+                (_, V::Poison) => return V::Poison,
+                (None | Some("layers"), V::Tuple(items)) if layers.is_none() => {
+                    let mut ids = Vec::new();
+                    for item in items {
+                        match item {
+                            V::Layer(id) if !self.written[id].nested => ids.push(id),
+                            V::Poison => return V::Poison,
+                            other => {
+                                let what = other.describe();
+                                return self.error(
+                                    vspan,
+                                    format!("`Sequential` takes a list of layers, `Sequential([Conv2D(8, 3), ReLU()])`, but this list holds {what}"),
+                                );
+                            }
+                        }
+                    }
+                    layers = Some(ids);
+                }
+                (Some("name"), V::Str(s)) => name = Some((s, key.map(|k| k.1))),
+                (Some("name"), other) => {
+                    let what = other.describe();
+                    self.error(vspan, format!("`name` must be a string, but this is {what}"));
+                }
+                _ => {
+                    return self.error(
+                        vspan,
+                        "`Sequential` takes a list of layers and `name`: `Sequential([Conv2D(8, 3), ReLU()], name = \"stem\")`",
+                    )
+                }
+            }
+        }
+        let Some(layers) = layers.filter(|l| !l.is_empty()) else {
+            return self.error(span, "`Sequential` needs a list of at least one layer: `Sequential([Conv2D(8, 3), ReLU()])`");
+        };
+        let (name, name_span) = match name {
+            Some((n, s)) => (n, s),
+            None => {
+                let c = self.counters.entry("sequential").or_insert(0);
+                let n = if *c == 0 {
+                    "sequential".to_string()
+                } else {
+                    format!("sequential_{c}")
+                };
+                *c += 1;
+                (n, None)
+            }
+        };
+        self.models.push(WrittenModel {
+            name,
+            layers,
+            registered: None,
+            name_span,
+        });
+        V::Model(self.models.len() - 1)
+    }
+
+    /// A nested model called on a tensor: each of its layers on the last one's output.
+    fn call_model(&mut self, m: usize, c: &syn::ExprCall) -> Result<V, V> {
+        let span = c.func.span();
+        let Some((tensors, poisoned)) = self.call_tensors(c)? else {
+            return Ok(V::Poison);
+        };
+        if tensors.len() != 1 || poisoned {
+            if !poisoned {
+                self.error(
+                    span,
+                    "a nested `Sequential` is called on one tensor: `stem(x)`",
+                );
+            }
+            return Ok(V::Poison);
+        }
+        let first_call = self.models[m].registered.is_none();
+        let name = self.models[m].name.clone();
+        if first_call {
+            if !self.names.insert(name.clone()) {
+                let s = self.models[m].name_span.unwrap_or(span);
+                self.error(
+                    s,
+                    format!(
+                        "duplicate layer name `{name}`: every layer needs its own name; rename one"
+                    ),
+                );
+            }
+            let ids = self.models[m].layers.clone();
+            if let Some(&id) = ids
+                .iter()
+                .find(|&&id| self.written[id].registered.is_some())
+            {
+                let n = self.written[id].name.clone();
+                return Ok(self.error(
+                    span,
+                    format!("the layer `{n}` of `{name}` is already called outside it; a nested model's layers are its own"),
+                ));
+            }
+        }
+        let start = self.plan.layers.len();
+        let saved = self.inside.replace(name.clone());
+        let mut x = V::Tensor(tensors[0]);
+        for id in self.models[m].layers.clone() {
+            let V::Tensor(t) = x else { break };
+            x = match self.node(id, vec![t], false, span) {
+                // A call whose shape failed (already reported) ends the nested model.
+                V::Tensor(t) if self.plan.tensors[t].shape.is_none() => V::Poison,
+                other => other,
+            };
+        }
+        self.inside = saved;
+        // The output is the nested model's, for messages and the outputs' names.
+        if let V::Tensor(t) = x {
+            self.plan.tensors[t].producer = name.clone();
+        }
+        if first_call {
+            self.models[m].registered = Some(self.plan.groups.len());
+            self.plan.groups.push(GroupPlan {
+                name,
+                layers: start..self.plan.layers.len(),
+            });
+        }
+        Ok(x)
+    }
+
+    /// Written layer `id` called on `tensors`: a node of the graph, evaluated now.
+    fn node(&mut self, id: usize, tensors: Vec<usize>, poisoned: bool, span: Span) -> V {
         if self.written[id].nested {
-            return Ok(self.error(
+            return self.error(
                 span,
                 "this layer is another layer's argument; it cannot be called as well",
-            ));
+            );
         }
         if self.plan.inputs.is_empty() {
-            return Ok(self.error(
+            return self.error(
                 span,
                 "the model has no `Input` before this call: `let x = Input([28, 28, 1]);`",
-            ));
+            );
         }
         // The layer joins the model at its first call.
         let layer_index = match self.written[id].registered {
@@ -1407,9 +1657,16 @@ impl Interp<'_> {
                             .map(|p| format!("`{p}`"))
                             .collect::<Vec<_>>()
                             .join(", ");
+                        let inside = match &self.inside {
+                            Some(model) => format!(", in the nested model `{model}`"),
+                            None => String::new(),
+                        };
                         self.error(
                             span,
-                            format!("{}\n(layer `{name}`, called on {called_on})", m.as_str()),
+                            format!(
+                                "{}\n(layer `{name}`, called on {called_on}{inside})",
+                                m.as_str()
+                            ),
                         );
                         None
                     }
@@ -1422,7 +1679,7 @@ impl Interp<'_> {
             producer: name,
             call,
         });
-        Ok(V::Tensor(self.plan.tensors.len() - 1))
+        V::Tensor(self.plan.tensors.len() - 1)
     }
 
     /// "`x` is not defined", with the closest name in scope.

@@ -44,7 +44,8 @@ pub(crate) fn var_groups(layer: &Layer, weights: usize) -> Vec<(String, usize)> 
         | Config::Merge(_)
         | Config::Rescaling(_)
         | Config::Standardization(_)
-        | Config::LayerScale(_) => vec![(String::new(), weights)],
+        | Config::LayerScale(_)
+        | Config::Arithmetic(_) => vec![(String::new(), weights)],
     }
 }
 

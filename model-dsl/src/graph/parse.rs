@@ -42,7 +42,9 @@ fn parse_body(input: ParseStream) -> syn::Result<GraphDef> {
     let mut functions = Vec::new();
     let mut body = Vec::new();
     while !input.is_empty() {
-        if input.peek(Token![fn]) {
+        if starts_fn(input) {
+            // A block's doc comments document the source; they are not kept.
+            input.call(syn::Attribute::parse_outer)?;
             functions.push(parse_fn(input)?);
             continue;
         }
@@ -56,7 +58,7 @@ fn parse_body(input: ParseStream) -> syn::Result<GraphDef> {
 /// Statements, stopping before a top-level `fn`.
 fn statements_until_fn(input: ParseStream) -> syn::Result<Vec<Stmt>> {
     let mut tokens = TokenStream::new();
-    while !input.is_empty() && !input.peek(Token![fn]) {
+    while !input.is_empty() && !starts_fn(input) {
         // A statement ends at `;` or with a braced block (`for`, `if`); take token trees
         // until then, so that a `fn` after a statement starts a new item.
         let tt: TokenTree = input.parse()?;
@@ -67,6 +69,12 @@ fn statements_until_fn(input: ParseStream) -> syn::Result<Vec<Stmt>> {
         }
     }
     Parser::parse2(syn::Block::parse_within, tokens)
+}
+
+/// Whether a `fn` block starts here, after its doc comments or attributes, if any.
+fn starts_fn(input: ParseStream) -> bool {
+    let fork = input.fork();
+    fork.call(syn::Attribute::parse_outer).is_ok() && fork.peek(Token![fn])
 }
 
 fn parse_fn(input: ParseStream) -> syn::Result<FnDef> {

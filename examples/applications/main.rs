@@ -1,0 +1,45 @@
+//! The ten keras.applications models written in the DSL, each in its own file, with
+//! Keras's default arguments (`include_top=True`, 224×224×3 or 299×299×3, 1000 classes),
+//! Keras's layer names and Keras's parameter counts (asserted at compile time in each file,
+//! from `tools/keras_applications_counts.py`).
+//!
+//! ```text
+//! cargo run --release --example applications -- NAME [--keras2]
+//! ```
+//!
+//! prints NAME's summary: Keras 3's table, as `keras.applications.X().summary()` prints it,
+//! or with `--keras2` Keras 2's functional table. NAME is one of `vgg16`, `resnet50`,
+//! `mobilenet`, `mobilenet_v2`, `densenet121`, `efficientnet_b0`, `inception_v3`,
+//! `xception`, `convnext_tiny`, `mobilenet_v3_small`.
+
+use std::io::Write as _;
+
+use model::Summary;
+
+mod resnet50;
+
+/// Each model's command-line name and summary.
+const APPLICATIONS: &[(&str, fn() -> Summary)] = &[("resnet50", resnet50::ResNet50::summary)];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let keras2 = args.iter().any(|a| a == "--keras2");
+    let names: Vec<&str> = APPLICATIONS.iter().map(|(n, _)| *n).collect();
+    let Some(name) = args.iter().find(|a| !a.starts_with("--")) else {
+        eprintln!(
+            "usage: applications NAME [--keras2], NAME one of: {}",
+            names.join(", ")
+        );
+        std::process::exit(2);
+    };
+    let text = match APPLICATIONS.iter().find(|(n, _)| n == name) {
+        Some((_, summary)) if keras2 => summary().to_string(),
+        Some((_, summary)) => summary().keras3().to_string(),
+        None => {
+            eprintln!("unknown model `{name}`; one of: {}", names.join(", "));
+            std::process::exit(2);
+        }
+    };
+    // A closed pipe (`| head`) ends the output quietly.
+    let _ = writeln!(std::io::stdout(), "{text}");
+}

@@ -1,0 +1,97 @@
+//! The ten keras.applications models of `examples/applications/`, layer by layer against
+//! Keras 3.15.1's own (`tests/data/applications/<name>.txt`, written by
+//! `tools/keras_applications_counts.py`): every row of the summary, in Keras's order, with
+//! its name, class, output shape and parameters, and the totals. The files' own
+//! `const_assert_eq!`s check the totals when the example builds.
+
+use model::Model;
+use model_core::graph::Op;
+
+#[path = "../examples/applications/resnet50.rs"]
+mod resnet50;
+
+/// The summary's rows: `name class (dims) params`, a nested model as one row.
+fn rows<M: Model>() -> Vec<String> {
+    let net = M::NETWORK;
+    let g = &net.graph;
+    let mut out = Vec::new();
+    for op in g.keras_order() {
+        match op {
+            Op::Input(i) => out.push(format!(
+                "{} InputLayer ({}) 0",
+                net.input_names[i],
+                dims(&g.inputs[i])
+            )),
+            Op::Layer(l) => match net.group_of(l) {
+                Some(group) if group.first != l => {}
+                Some(group) => {
+                    let members = &M::LAYERS[group.first..group.first + group.len];
+                    let last = members[members.len() - 1];
+                    let params: usize = members.iter().map(|m| m.params).sum();
+                    let shape = dims(&last.output_shape);
+                    out.push(format!("{} Sequential ({shape}) {params}", group.name));
+                }
+                None => {
+                    let info = M::LAYERS[l];
+                    let shape = dims(&info.output_shape);
+                    out.push(format!(
+                        "{} {} ({shape}) {}",
+                        info.name, info.kind, info.params
+                    ));
+                }
+            },
+        }
+    }
+    out
+}
+
+fn dims(s: &model::Shape) -> String {
+    s.dims()
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Every difference from Keras's record, one line each.
+fn differences<M: Model>(name: &str) -> Vec<String> {
+    let path = format!(
+        "{}/tests/data/applications/{name}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut lines = text.lines();
+    let totals = format!(
+        "total {} trainable {} non_trainable {}",
+        M::PARAMS,
+        M::TRAINABLE_PARAMS,
+        M::NON_TRAINABLE_PARAMS
+    );
+    let mut problems = Vec::new();
+    let keras_totals = lines.next().unwrap_or_default();
+    if keras_totals != totals {
+        problems.push(format!("{name}: {totals}, Keras {keras_totals}"));
+    }
+    let keras: Vec<&str> = lines.collect();
+    let ours = rows::<M>();
+    for (i, (a, k)) in ours.iter().zip(&keras).enumerate() {
+        if a != k {
+            problems.push(format!("{name} row {i}: {a}, Keras {k}"));
+        }
+    }
+    if ours.len() != keras.len() {
+        problems.push(format!(
+            "{name}: {} rows, Keras {}",
+            ours.len(),
+            keras.len()
+        ));
+    }
+    problems
+}
+
+#[test]
+fn every_layer_matches_keras() {
+    let mut problems = Vec::new();
+    problems.extend(differences::<resnet50::ResNet50>("resnet50"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -7,8 +7,14 @@
 use model::Model;
 use model_core::graph::Op;
 
+#[path = "../examples/applications/densenet121.rs"]
+mod densenet121;
+#[path = "../examples/applications/mobilenet.rs"]
+mod mobilenet;
 #[path = "../examples/applications/resnet50.rs"]
 mod resnet50;
+#[path = "../examples/applications/vgg16.rs"]
+mod vgg16;
 
 /// The summary's rows: `name class (dims) params`, a nested model as one row.
 fn rows<M: Model>() -> Vec<String> {
@@ -92,6 +98,9 @@ fn differences<M: Model>(name: &str) -> Vec<String> {
 #[test]
 fn every_layer_matches_keras() {
     let mut problems = Vec::new();
+    problems.extend(differences::<vgg16::Vgg16>("vgg16"));
     problems.extend(differences::<resnet50::ResNet50>("resnet50"));
+    problems.extend(differences::<mobilenet::MobileNet>("mobilenet"));
+    problems.extend(differences::<densenet121::DenseNet121>("densenet121"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -16,7 +16,10 @@ use std::io::Write as _;
 
 use model::Summary;
 
+mod densenet121;
+mod mobilenet;
 mod resnet50;
+mod vgg16;
 
 /// Each model's command-line name and summary.
 const APPLICATIONS: &[(&str, fn() -> Summary)] = &[("resnet50", resnet50::ResNet50::summary)];

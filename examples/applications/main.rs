@@ -21,13 +21,27 @@ mod mobilenet;
 mod resnet50;
 mod vgg16;
 
-/// Each model's command-line name and summary.
-const APPLICATIONS: &[(&str, fn() -> Summary)] = &[("resnet50", resnet50::ResNet50::summary)];
+/// Each model's command-line name, Keras's name for it (its summary's `Model: "…"`), and
+/// its summary.
+const APPLICATIONS: &[(&str, &str, fn() -> Summary)] = &[
+    ("vgg16", "vgg16", vgg16::Vgg16::summary),
+    ("resnet50", "resnet50", resnet50::ResNet50::summary),
+    (
+        "mobilenet",
+        "mobilenet_1.00_224",
+        mobilenet::MobileNet::summary,
+    ),
+    (
+        "densenet121",
+        "densenet121",
+        densenet121::DenseNet121::summary,
+    ),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let keras2 = args.iter().any(|a| a == "--keras2");
-    let names: Vec<&str> = APPLICATIONS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = APPLICATIONS.iter().map(|(n, _, _)| *n).collect();
     let Some(name) = args.iter().find(|a| !a.starts_with("--")) else {
         eprintln!(
             "usage: applications NAME [--keras2], NAME one of: {}",
@@ -35,9 +49,9 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let text = match APPLICATIONS.iter().find(|(n, _)| n == name) {
-        Some((_, summary)) if keras2 => summary().to_string(),
-        Some((_, summary)) => summary().keras3().to_string(),
+    let text = match APPLICATIONS.iter().find(|(n, _, _)| n == name) {
+        Some((_, keras_name, summary)) if keras2 => summary().named(keras_name).to_string(),
+        Some((_, keras_name, summary)) => summary().named(keras_name).keras3().to_string(),
         None => {
             eprintln!("unknown model `{name}`; one of: {}", names.join(", "));
             std::process::exit(2);

@@ -11,10 +11,14 @@ use model_core::graph::Op;
 mod densenet121;
 #[path = "../examples/applications/mobilenet.rs"]
 mod mobilenet;
+#[path = "../examples/applications/mobilenet_v2.rs"]
+mod mobilenet_v2;
 #[path = "../examples/applications/resnet50.rs"]
 mod resnet50;
 #[path = "../examples/applications/vgg16.rs"]
 mod vgg16;
+#[path = "../examples/applications/xception.rs"]
+mod xception;
 
 /// The summary's rows: `name class (dims) params`, a nested model as one row.
 fn rows<M: Model>() -> Vec<String> {
@@ -101,6 +105,8 @@ fn every_layer_matches_keras() {
     problems.extend(differences::<vgg16::Vgg16>("vgg16"));
     problems.extend(differences::<resnet50::ResNet50>("resnet50"));
     problems.extend(differences::<mobilenet::MobileNet>("mobilenet"));
+    problems.extend(differences::<mobilenet_v2::MobileNetV2>("mobilenet_v2"));
     problems.extend(differences::<densenet121::DenseNet121>("densenet121"));
+    problems.extend(differences::<xception::Xception>("xception"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -18,8 +18,10 @@ use model::Summary;
 
 mod densenet121;
 mod mobilenet;
+mod mobilenet_v2;
 mod resnet50;
 mod vgg16;
+mod xception;
 
 /// Each model's command-line name, Keras's name for it (its summary's `Model: "…"`), and
 /// its summary.

@@ -479,6 +479,8 @@ fn items(
     quote! {
         #(#attrs)*
         #[doc = #doc]
+        // One field per layer, named as Keras names it (`bn_Conv1` in MobileNetV2).
+        #[allow(non_snake_case)]
         #vis struct #name #generics #where_clause { #(#fields),* }
 
         const _: () = #impls;

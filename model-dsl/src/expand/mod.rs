@@ -319,6 +319,8 @@ fn model_items(
     quote! {
         #(#attrs)*
         #[doc = #doc_shapes]
+        // One field per layer, named as Keras names it (`bn_Conv1` in MobileNetV2).
+        #[allow(non_snake_case)]
         #vis struct #name #generics #where_clause { #(#fields),* }
 
         // The impls live in an anonymous const so that the short alias for the generated

@@ -9,6 +9,8 @@ use model_core::graph::Op;
 
 #[path = "../examples/applications/densenet121.rs"]
 mod densenet121;
+#[path = "../examples/applications/efficientnet_b0.rs"]
+mod efficientnet_b0;
 #[path = "../examples/applications/inception_v3.rs"]
 mod inception_v3;
 #[path = "../examples/applications/mobilenet.rs"]
@@ -109,6 +111,9 @@ fn every_layer_matches_keras() {
     problems.extend(differences::<mobilenet::MobileNet>("mobilenet"));
     problems.extend(differences::<mobilenet_v2::MobileNetV2>("mobilenet_v2"));
     problems.extend(differences::<densenet121::DenseNet121>("densenet121"));
+    problems.extend(differences::<efficientnet_b0::EfficientNetB0>(
+        "efficientnet_b0",
+    ));
     problems.extend(differences::<inception_v3::InceptionV3>("inception_v3"));
     problems.extend(differences::<xception::Xception>("xception"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -17,6 +17,7 @@ use std::io::Write as _;
 use model::Summary;
 
 mod densenet121;
+mod efficientnet_b0;
 mod inception_v3;
 mod mobilenet;
 mod mobilenet_v2;

@@ -17,6 +17,8 @@ mod inception_v3;
 mod mobilenet;
 #[path = "../examples/applications/mobilenet_v2.rs"]
 mod mobilenet_v2;
+#[path = "../examples/applications/mobilenet_v3_small.rs"]
+mod mobilenet_v3_small;
 #[path = "../examples/applications/resnet50.rs"]
 mod resnet50;
 #[path = "../examples/applications/vgg16.rs"]
@@ -116,5 +118,8 @@ fn every_layer_matches_keras() {
     ));
     problems.extend(differences::<inception_v3::InceptionV3>("inception_v3"));
     problems.extend(differences::<xception::Xception>("xception"));
+    problems.extend(differences::<mobilenet_v3_small::MobileNetV3Small>(
+        "mobilenet_v3_small",
+    ));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

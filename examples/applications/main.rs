@@ -21,6 +21,7 @@ mod efficientnet_b0;
 mod inception_v3;
 mod mobilenet;
 mod mobilenet_v2;
+mod mobilenet_v3_small;
 mod resnet50;
 mod vgg16;
 mod xception;

@@ -28,19 +28,17 @@ mod xception;
 
 /// Each model's command-line name, Keras's name for it (its summary's `Model: "…"`), and
 /// its summary.
+#[rustfmt::skip]
 const APPLICATIONS: &[(&str, &str, fn() -> Summary)] = &[
     ("vgg16", "vgg16", vgg16::Vgg16::summary),
     ("resnet50", "resnet50", resnet50::ResNet50::summary),
-    (
-        "mobilenet",
-        "mobilenet_1.00_224",
-        mobilenet::MobileNet::summary,
-    ),
-    (
-        "densenet121",
-        "densenet121",
-        densenet121::DenseNet121::summary,
-    ),
+    ("mobilenet", "mobilenet_1.00_224", mobilenet::MobileNet::summary),
+    ("mobilenet_v2", "mobilenetv2_1.00_224", mobilenet_v2::MobileNetV2::summary),
+    ("densenet121", "densenet121", densenet121::DenseNet121::summary),
+    ("efficientnet_b0", "efficientnetb0", efficientnet_b0::EfficientNetB0::summary),
+    ("inception_v3", "inception_v3", inception_v3::InceptionV3::summary),
+    ("xception", "xception", xception::Xception::summary),
+    ("mobilenet_v3_small", "MobileNetV3Small", mobilenet_v3_small::MobileNetV3Small::summary),
 ];
 
 fn main() {

@@ -7,6 +7,8 @@
 use model::Model;
 use model_core::graph::Op;
 
+#[path = "../examples/applications/convnext_tiny.rs"]
+mod convnext_tiny;
 #[path = "../examples/applications/densenet121.rs"]
 mod densenet121;
 #[path = "../examples/applications/efficientnet_b0.rs"]
@@ -118,6 +120,7 @@ fn every_layer_matches_keras() {
     ));
     problems.extend(differences::<inception_v3::InceptionV3>("inception_v3"));
     problems.extend(differences::<xception::Xception>("xception"));
+    problems.extend(differences::<convnext_tiny::ConvNeXtTiny>("convnext_tiny"));
     problems.extend(differences::<mobilenet_v3_small::MobileNetV3Small>(
         "mobilenet_v3_small",
     ));

@@ -16,6 +16,7 @@ use std::io::Write as _;
 
 use model::Summary;
 
+mod convnext_tiny;
 mod densenet121;
 mod efficientnet_b0;
 mod inception_v3;
@@ -38,6 +39,7 @@ const APPLICATIONS: &[(&str, &str, fn() -> Summary)] = &[
     ("efficientnet_b0", "efficientnetb0", efficientnet_b0::EfficientNetB0::summary),
     ("inception_v3", "inception_v3", inception_v3::InceptionV3::summary),
     ("xception", "xception", xception::Xception::summary),
+    ("convnext_tiny", "convnext_tiny", convnext_tiny::ConvNeXtTiny::summary),
     ("mobilenet_v3_small", "MobileNetV3Small", mobilenet_v3_small::MobileNetV3Small::summary),
 ];
 

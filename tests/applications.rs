@@ -1,7 +1,8 @@
 //! The ten keras.applications models of `examples/applications/`, layer by layer against
 //! Keras 3.15.1's own (`tests/data/applications/<name>.txt`, written by
 //! `tools/keras_applications_counts.py`): every row of the summary, in Keras's order, with
-//! its name, class, output shape and parameters, and the totals. The files' own
+//! its name, class, output shape and parameters, the totals, and Keras 3's summary byte
+//! for byte (`<name>.keras3.txt`). The files' own
 //! `const_assert_eq!`s check the totals when the example builds.
 
 use model::Model;
@@ -107,22 +108,46 @@ fn differences<M: Model>(name: &str) -> Vec<String> {
     problems
 }
 
+/// Every difference from Keras's record, one line each: the rows and totals, and the
+/// Keras 3 summary, byte for byte, under Keras's name for the model.
+fn check<M: Model>(name: &str, keras_name: &'static str) -> Vec<String> {
+    let mut problems = differences::<M>(name);
+    let path = format!(
+        "{}/tests/data/applications/{name}.keras3.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let keras = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let ours = M::summary().named(keras_name).keras3().to_string();
+    let keras = keras.trim_end_matches('\n');
+    if ours != keras {
+        let at = ours
+            .lines()
+            .zip(keras.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(ours.lines().count().min(keras.lines().count()));
+        let line = |t: &str| t.lines().nth(at).unwrap_or("(none)").to_string();
+        problems.push(format!(
+            "{name}: summary line {at}: {}\n  Keras: {}",
+            line(&ours),
+            line(keras)
+        ));
+    }
+    problems
+}
+
+#[rustfmt::skip]
 #[test]
-fn every_layer_matches_keras() {
+fn every_layer_and_the_summary_match_keras() {
     let mut problems = Vec::new();
-    problems.extend(differences::<vgg16::Vgg16>("vgg16"));
-    problems.extend(differences::<resnet50::ResNet50>("resnet50"));
-    problems.extend(differences::<mobilenet::MobileNet>("mobilenet"));
-    problems.extend(differences::<mobilenet_v2::MobileNetV2>("mobilenet_v2"));
-    problems.extend(differences::<densenet121::DenseNet121>("densenet121"));
-    problems.extend(differences::<efficientnet_b0::EfficientNetB0>(
-        "efficientnet_b0",
-    ));
-    problems.extend(differences::<inception_v3::InceptionV3>("inception_v3"));
-    problems.extend(differences::<xception::Xception>("xception"));
-    problems.extend(differences::<convnext_tiny::ConvNeXtTiny>("convnext_tiny"));
-    problems.extend(differences::<mobilenet_v3_small::MobileNetV3Small>(
-        "mobilenet_v3_small",
-    ));
+    problems.extend(check::<vgg16::Vgg16>("vgg16", "vgg16"));
+    problems.extend(check::<resnet50::ResNet50>("resnet50", "resnet50"));
+    problems.extend(check::<mobilenet::MobileNet>("mobilenet", "mobilenet_1.00_224"));
+    problems.extend(check::<mobilenet_v2::MobileNetV2>("mobilenet_v2", "mobilenetv2_1.00_224"));
+    problems.extend(check::<densenet121::DenseNet121>("densenet121", "densenet121"));
+    problems.extend(check::<efficientnet_b0::EfficientNetB0>("efficientnet_b0", "efficientnetb0"));
+    problems.extend(check::<inception_v3::InceptionV3>("inception_v3", "inception_v3"));
+    problems.extend(check::<xception::Xception>("xception", "xception"));
+    problems.extend(check::<convnext_tiny::ConvNeXtTiny>("convnext_tiny", "convnext_tiny"));
+    problems.extend(check::<mobilenet_v3_small::MobileNetV3Small>("mobilenet_v3_small", "MobileNetV3Small"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

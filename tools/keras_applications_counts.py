@@ -12,13 +12,15 @@ default input has no sizes, so it is built at 224x224x3, which changes no count)
 
 one line per operation of `model.operations` (layers, nested models as one row, and the
 operations Keras records for arithmetic on tensors, `Add` of `keras.src.ops.numpy`), in
-Keras's order, as `model.summary()` lists them. Shapes are written `(224,224,3)`.
+Keras's order, as `model.summary()` lists them. Shapes are written `(224,224,3)`. Also
+`<name>.keras3.txt`: `model.summary()` as it prints in a terminal of 120 columns.
 
-    ~/keras-venv/bin/python tools/keras_applications_counts.py tests/data/applications
+    COLUMNS=120 ~/keras-venv/bin/python tools/keras_applications_counts.py tests/data/applications
 """
 import os, sys
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["COLUMNS"] = "120"
 import keras
 
 A = keras.applications
@@ -68,4 +70,8 @@ for name, make in MODELS.items():
         lines.append(f"{op.name} {type(op).__name__} ({dims}) {params}")
     with open(os.path.join(out_dir, f"{name}.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    summary = []
+    m.summary(print_fn=lambda s, line_break=True: summary.append(s))
+    with open(os.path.join(out_dir, f"{name}.keras3.txt"), "w") as f:
+        f.write("".join(summary))
     print(name, lines[0], len(lines) - 1, "operations", flush=True)

@@ -101,6 +101,20 @@ pub fn readable_bytes(bytes: usize) -> String {
     format!("{size:.2} {}", units[units.len() - 1])
 }
 
+/// The parameters Keras keeps in 8 bytes: the `count` of each `Normalization` layer that
+/// holds its statistics as weights (an `int64`; every other weight is a `float32`).
+fn int64_counts(layers: &[LayerInfo]) -> usize {
+    layers
+        .iter()
+        .filter(|l| l.kind == "Normalization" && l.non_trainable > 0)
+        .count()
+}
+
+/// The memory of `n` parameters, `wide` of them 8 bytes, as Keras prints it.
+fn bytes_of(n: usize, wide: usize) -> String {
+    readable_bytes((n + wide) * core::mem::size_of::<f32>())
+}
+
 /// Keras's `print_row`: each field cut at its column's end, the previous field's last
 /// character turned into a space.
 fn row(fields: &[String], positions: &[usize]) -> String {
@@ -302,24 +316,24 @@ impl Summary {
             writeln!(f, "{double}")?;
         }
         let t = Totals::of(self.layers);
-        let bytes = |n: usize| readable_bytes(n * core::mem::size_of::<f32>());
+        let (wide, bytes) = (int64_counts(self.layers), bytes_of);
         writeln!(
             f,
             "Total params: {} ({})",
             thousands(t.params),
-            bytes(t.params)
+            bytes(t.params, wide)
         )?;
         writeln!(
             f,
             "Trainable params: {} ({})",
             thousands(t.trainable),
-            bytes(t.trainable)
+            bytes(t.trainable, 0)
         )?;
         writeln!(
             f,
             "Non-trainable params: {} ({})",
             thousands(t.non_trainable),
-            bytes(t.non_trainable)
+            bytes(t.non_trainable, wide)
         )?;
         if self.macs {
             writeln!(f, "Total MACs per sample: {}", thousands(t.macs))?;
@@ -388,24 +402,24 @@ impl Summary {
             writeln!(f, "{line}")?;
         }
         let t = Totals::of(self.layers);
-        let bytes = |n: usize| readable_bytes(n * core::mem::size_of::<f32>());
+        let (wide, bytes) = (int64_counts(self.layers), bytes_of);
         writeln!(
             f,
             " Total params: {} ({})",
             thousands(t.params),
-            bytes(t.params)
+            bytes(t.params, wide)
         )?;
         writeln!(
             f,
             " Trainable params: {} ({})",
             thousands(t.trainable),
-            bytes(t.trainable)
+            bytes(t.trainable, 0)
         )?;
         write!(
             f,
             " Non-trainable params: {} ({})",
             thousands(t.non_trainable),
-            bytes(t.non_trainable)
+            bytes(t.non_trainable, wide)
         )?;
         if self.macs {
             write!(f, "\n Total MACs per sample: {}", thousands(t.macs))?;

@@ -1,6 +1,7 @@
 //! Expansion time of `model!` on large models (a generated 1,000-layer model, a model with
-//! a 100-layer convolutional stack) and on the 400 valid models of the Keras reference
-//! corpus written in the DSL.
+//! a 100-layer convolutional stack), on the 400 valid models of the Keras reference corpus
+//! written in the DSL, and on the ten keras.applications graph models of
+//! `examples/applications/` (their functions and loops run by the interpreter).
 //!
 //! The macro's phases live in `model-dsl`, an ordinary library on `proc_macro2` (which
 //! works outside the compiler), so this bench times `model_dsl::model` on token streams.
@@ -118,6 +119,43 @@ fn conv_stack() -> TokenStream {
     body.parse().expect("valid tokens")
 }
 
+/// The body of the `model!` invocation in `examples/applications/<name>.rs`.
+fn application(name: &str) -> TokenStream {
+    let path = format!(
+        "{}/examples/applications/{name}.rs",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let start = text.find("model! {").expect("a model! invocation") + "model! ".len();
+    let mut depth = 0;
+    let end = text[start..]
+        .char_indices()
+        .find_map(|(i, c)| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                _ => return None,
+            }
+            (depth == 0).then_some(start + i)
+        })
+        .expect("a closing brace");
+    text[start + 1..end].parse().expect("valid tokens")
+}
+
+/// The ten keras.applications models, by file.
+const APPLICATIONS: [&str; 10] = [
+    "vgg16",
+    "resnet50",
+    "mobilenet",
+    "mobilenet_v2",
+    "densenet121",
+    "efficientnet_b0",
+    "inception_v3",
+    "xception",
+    "convnext_tiny",
+    "mobilenet_v3_small",
+];
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("model! expansion");
     group
@@ -155,6 +193,30 @@ fn bench(c: &mut Criterion) {
     group.bench_function("400 corpus models", |b| {
         b.iter(|| {
             for tokens in &corpus {
+                black_box(model_dsl::model(tokens.clone()));
+            }
+        })
+    });
+    let applications: Vec<(&str, TokenStream)> =
+        APPLICATIONS.iter().map(|&n| (n, application(n))).collect();
+    for (name, tokens) in &applications {
+        let out = model_dsl::model(tokens.clone()).to_string();
+        assert!(
+            !out.contains("compile_error"),
+            "{name} does not expand cleanly"
+        );
+    }
+    for name in ["resnet50", "densenet121"] {
+        group.throughput(Throughput::Elements(1));
+        let tokens = application(name);
+        group.bench_function(name, |b| {
+            b.iter(|| model_dsl::model(black_box(tokens.clone())))
+        });
+    }
+    group.throughput(Throughput::Elements(applications.len() as u64));
+    group.bench_function("the ten keras.applications", |b| {
+        b.iter(|| {
+            for (_, tokens) in &applications {
                 black_box(model_dsl::model(tokens.clone()));
             }
         })

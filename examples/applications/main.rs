@@ -27,10 +27,12 @@ mod resnet50;
 mod vgg16;
 mod xception;
 
-/// Each model's command-line name, Keras's name for it (its summary's `Model: "…"`), and
-/// its summary.
+/// A model's command-line name, Keras's name for it (its summary's `Model: "…"`), and its
+/// summary.
+type Application = (&'static str, &'static str, fn() -> Summary);
+
 #[rustfmt::skip]
-const APPLICATIONS: &[(&str, &str, fn() -> Summary)] = &[
+const APPLICATIONS: &[Application] = &[
     ("vgg16", "vgg16", vgg16::Vgg16::summary),
     ("resnet50", "resnet50", resnet50::ResNet50::summary),
     ("mobilenet", "mobilenet_1.00_224", mobilenet::MobileNet::summary),

@@ -870,15 +870,27 @@ impl Interp<'_> {
         };
         let layer = self.build(&ctor);
         let name = self.auto_name(kind);
+        let id = self.write(name, ctor, layer, None);
+        self.node(id, vec![t], false, span)
+    }
+
+    /// A layer as written, not yet in the model (it joins at its first call).
+    fn write(
+        &mut self,
+        name: String,
+        ctor: Ctor,
+        layer: Option<Layer>,
+        name_span: Option<Span>,
+    ) -> usize {
         self.written.push(Written {
             name,
             ctor,
             layer,
             registered: None,
             nested: false,
-            name_span: None,
+            name_span,
         });
-        self.node(self.written.len() - 1, vec![t], false, span)
+        self.written.len() - 1
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Result<V, V> {
@@ -1007,15 +1019,7 @@ impl Interp<'_> {
             Some((n, s)) => (n, Some(s)),
             None => (self.auto_name(kind), None),
         };
-        self.written.push(Written {
-            name,
-            ctor,
-            layer,
-            registered: None,
-            nested: false,
-            name_span,
-        });
-        Ok(V::Layer(self.written.len() - 1))
+        Ok(V::Layer(self.write(name, ctor, layer, name_span)))
     }
 
     /// Keras's automatic name: the class's snake-case stem, counted per stem in the order

@@ -114,3 +114,19 @@ fn training_reaches_the_nested_layers() {
         "the stem's convolution was not trained"
     );
 }
+
+#[test]
+fn keras_weights_files_nest_the_model_as_keras_does_and_read_back() {
+    let m = Stemmed::init(6);
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("stemmed-{}.weights.h5", std::process::id()));
+    m.save_keras(&path).expect("save_keras");
+    let back = Stemmed::load_keras(&path).expect("load_keras");
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(back.layer_weights(), m.layer_weights());
+    // A whole `.keras` file needs the nested model's config, which is not written yet.
+    let e = m
+        .save_keras(dir.join("stemmed.keras"))
+        .expect_err("not supported yet");
+    assert!(e.to_string().contains("nested model `stem`"), "{e}");
+}

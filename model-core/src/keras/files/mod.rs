@@ -209,12 +209,26 @@ fn keras_paths(network: &Network) -> Vec<(usize, String)> {
             })
             .collect()
     };
+    // A nested `Sequential` is one layer of the outer model (`layers/sequential`), its
+    // layers counted inside it (`layers/sequential/layers/conv2d`).
     let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut inner: HashMap<&str, (String, HashMap<&str, usize>)> = HashMap::new();
     order
         .into_iter()
         .map(|l| {
             let stem = g.layers[l].kind.info().auto_name;
-            (l, format!("layers/{}", unique(stem, &mut counts)))
+            match network.group_of(l) {
+                Some(group) => {
+                    let (at, counts) = inner.entry(group.name).or_insert_with(|| {
+                        (
+                            format!("layers/{}", unique("sequential", &mut counts)),
+                            HashMap::new(),
+                        )
+                    });
+                    (l, format!("{at}/layers/{}", unique(stem, counts)))
+                }
+                None => (l, format!("layers/{}", unique(stem, &mut counts))),
+            }
         })
         .collect()
 }
@@ -231,18 +245,31 @@ fn unique<'a>(stem: &'a str, counts: &mut HashMap<&'a str, usize>) -> String {
     name
 }
 
-/// The path of each layer of a Keras 3 weights file, by the name in its `vars` group.
+/// The path of each layer of a Keras 3 weights file, by the name in its `vars` group; the
+/// layers of a nested model (`layers/sequential/layers/conv2d`) too.
 fn named_paths(h5: &H5) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    for g in h5.groups("layers").unwrap_or_default() {
-        let path = format!("layers/{g}");
+    named_paths_under(h5, "layers", &mut out, 0);
+    out
+}
+
+fn named_paths_under(h5: &H5, at: &str, out: &mut HashMap<String, String>, depth: usize) {
+    // Keras nests models a few levels at most; a file that nests deeper is not followed.
+    if depth > 8 {
+        return;
+    }
+    for g in h5.groups(at).unwrap_or_default() {
+        let path = format!("{at}/{g}");
         if let Ok(Some(names)) = h5.strings(&format!("{path}/vars"), "name") {
             if let [name] = names.as_slice() {
-                out.insert(name.clone(), path);
+                out.insert(name.clone(), path.clone());
             }
         }
+        let nested = format!("{path}/layers");
+        if h5.is_group(&nested) {
+            named_paths_under(h5, &nested, out, depth + 1);
+        }
     }
-    out
 }
 
 /// The path of each layer, in a Keras 3 file whose groups carry no names: counted over the
@@ -283,13 +310,15 @@ fn counted_paths(config: Option<&Json>, network: &Network) -> HashMap<String, St
     }
 }
 
-/// Whether anything under group `path` is a dataset: the layer holds weights.
+/// Whether anything under group `path` is a dataset: the layer holds weights. A nested
+/// model's `layers` are left out: each of them is a layer of the file in its own right.
 fn holds_weights(h5: &H5, path: &str) -> bool {
     !h5.datasets(path).unwrap_or_default().is_empty()
         || h5
             .groups(path)
             .unwrap_or_default()
             .iter()
+            .filter(|g| g.as_str() != "layers")
             .any(|g| holds_weights(h5, &format!("{path}/{g}")))
 }
 
@@ -655,7 +684,16 @@ fn weights_file(network: &Network, weights: &[&LayerWeights]) -> Result<Vec<u8>,
     let inputs = layer_inputs(g, &tensors);
     let mut w = Writer::default();
     w.group("vars", Some(("name", network.name)));
-    for (l, at) in keras_paths(network) {
+    let paths = keras_paths(network);
+    // Each nested model's own group, named as Keras names it (it holds no variables).
+    for group in network.groups {
+        if let Some((_, at)) = paths.iter().find(|(l, _)| *l == group.first) {
+            if let Some((outer, _)) = at.rsplit_once("/layers/") {
+                w.group(&join(outer, "vars"), Some(("name", group.name)));
+            }
+        }
+    }
+    for (l, at) in paths {
         let (layer, name) = (&g.layers[l], network.layer_names[l]);
         let specs = match layer.config.merge() {
             Some(_) => Vec::new(),

@@ -116,17 +116,29 @@ fn training_reaches_the_nested_layers() {
 }
 
 #[test]
-fn keras_weights_files_nest_the_model_as_keras_does_and_read_back() {
+fn keras_files_nest_the_model_as_keras_does_and_read_back() {
     let m = Stemmed::init(6);
     let dir = std::env::temp_dir();
-    let path = dir.join(format!("stemmed-{}.weights.h5", std::process::id()));
-    m.save_keras(&path).expect("save_keras");
-    let back = Stemmed::load_keras(&path).expect("load_keras");
-    let _ = std::fs::remove_file(&path);
-    assert_eq!(back.layer_weights(), m.layer_weights());
-    // A whole `.keras` file needs the nested model's config, which is not written yet.
-    let e = m
-        .save_keras(dir.join("stemmed.keras"))
-        .expect_err("not supported yet");
-    assert!(e.to_string().contains("nested model `stem`"), "{e}");
+    for file in ["stemmed.weights.h5", "stemmed.keras"] {
+        let path = dir.join(format!("{}-{file}", std::process::id()));
+        m.save_keras(&path).expect("save_keras");
+        let back = Stemmed::load_keras(&path).expect("load_keras");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(back.layer_weights(), m.layer_weights(), "{file}");
+    }
+    // The config holds the stem as Keras writes it, and reads back as one nested model.
+    let net = <Stemmed as model::Model>::NETWORK;
+    let json = model_core::keras::model_config(&net).expect("config");
+    let stem = &json["config"]["layers"][1];
+    assert_eq!(stem["class_name"], "Sequential");
+    assert_eq!(stem["config"]["layers"][1]["config"]["name"], "stem_conv");
+    let conv = &json["config"]["layers"][2];
+    assert_eq!(
+        conv["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0],
+        "stem"
+    );
+    let back = model_core::keras::model(&json).expect("read back");
+    assert_eq!(back.network.groups, net.groups);
+    assert_eq!(back.network.graph.layers, net.graph.layers);
+    assert_eq!(back.network.layer_names, net.layer_names);
 }

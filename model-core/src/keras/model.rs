@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value as Json};
 
 use super::layer;
-use crate::graph::{eval_graph, layer_inputs, Graph, Network, Node, Op};
+use crate::graph::{eval_graph, layer_inputs, Graph, Group, Network, Node, Op};
 use crate::layer::{Arithmetic, Config, Kind, Layer};
 use crate::message::Message;
 use crate::model::LayerInfo;
@@ -191,6 +191,7 @@ fn sequential(json: &Json, config: &Json) -> Result<KerasModel, String> {
         nodes,
         vec![n],
         vec![output_name],
+        Vec::new(),
     )
 }
 
@@ -281,6 +282,8 @@ fn functional(config: &Json) -> Result<KerasModel, String> {
     let mut declared = HashMap::new();
     let mut layers = Vec::new();
     let mut calls: Vec<Vec<Vec<TensorRef>>> = Vec::new();
+    let mut alias: HashMap<String, String> = HashMap::new();
+    let mut groups: Vec<(String, usize, usize)> = Vec::new();
     for (i, l) in list.iter().enumerate() {
         if str_of(l, "class_name") == Some("InputLayer") {
             match input_layer(l) {
@@ -288,6 +291,57 @@ fn functional(config: &Json) -> Result<KerasModel, String> {
                     declared.insert(n, (s, int));
                 }
                 Err(e) => problems.push(e),
+            }
+            continue;
+        }
+        if str_of(l, "class_name") == Some("Sequential") && l.get("inbound_nodes").is_some() {
+            // A nested `Sequential`: its layers join the model, called one after the other,
+            // and its name stands for its last layer's output.
+            let name = name_of(l).map_or_else(|| format!("#{i}"), str::to_string);
+            let inner: Vec<&Json> = l
+                .get("config")
+                .and_then(|c| c.get("layers"))
+                .and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| str_of(x, "class_name") != Some("InputLayer"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let nodes = l
+                .get("inbound_nodes")
+                .and_then(Json::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let outer = match nodes.iter().map(call_refs).collect::<Result<Vec<_>, _>>() {
+                Ok(c) => c,
+                Err(e) => {
+                    problems.push(format!("nested model `{name}`: {e}"));
+                    continue;
+                }
+            };
+            let first = layers.len();
+            let mut previous: Option<String> = None;
+            for (j, x) in inner.into_iter().enumerate() {
+                match read_layer(x, j) {
+                    Ok(read) => {
+                        let c = match &previous {
+                            None => outer.clone(),
+                            Some(p) => (0..outer.len()).map(|k| vec![(p.clone(), k, 0)]).collect(),
+                        };
+                        previous = Some(read.0.clone());
+                        layers.push(read);
+                        calls.push(c);
+                    }
+                    Err(e) => problems.push(format!("nested model `{name}`: {e}")),
+                }
+            }
+            match previous {
+                Some(last) => {
+                    alias.insert(name.clone(), last);
+                    groups.push((name, first, layers.len() - first));
+                }
+                None => problems.push(format!("nested model `{name}` has no layers")),
             }
             continue;
         }
@@ -321,6 +375,18 @@ fn functional(config: &Json) -> Result<KerasModel, String> {
     }
     let input_refs = endpoints(config.get("input_layers"), "input_layers")?;
     let output_refs = endpoints(config.get("output_layers"), "output_layers")?;
+    let output_names: Vec<String> = output_refs.iter().map(|(n, _, _)| n.clone()).collect();
+    // A nested model's output is its last layer's.
+    let resolve = |r: &TensorRef| match alias.get(&r.0) {
+        Some(last) => (last.clone(), r.1, r.2),
+        None => r.clone(),
+    };
+    for c in calls.iter_mut().flatten() {
+        for r in c.iter_mut() {
+            *r = resolve(r);
+        }
+    }
+    let output_refs: Vec<TensorRef> = output_refs.iter().map(resolve).collect();
     let mut inputs = Vec::new();
     for (n, _, _) in &input_refs {
         match declared.get(n) {
@@ -376,11 +442,20 @@ fn functional(config: &Json) -> Result<KerasModel, String> {
                 .ok_or_else(|| format!("output `{n}` is not a tensor of the model"))?,
         );
     }
-    let output_names = output_refs.iter().map(|(n, _, _)| n.clone()).collect();
-    assemble(name, false, inputs, layers, nodes, outputs, output_names)
+    assemble(
+        name,
+        false,
+        inputs,
+        layers,
+        nodes,
+        outputs,
+        output_names,
+        groups,
+    )
 }
 
 /// The network from its parts, evaluated: every call must fit its tensors.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     name: &str,
     sequential: bool,
@@ -389,6 +464,7 @@ fn assemble(
     nodes: Vec<(usize, Vec<usize>)>,
     outputs: Vec<usize>,
     output_names: Vec<String>,
+    groups: Vec<(String, usize, usize)>,
 ) -> Result<KerasModel, String> {
     let not_kept = layers.iter().map(|(_, _, n)| n.clone()).collect();
     let nodes: Vec<Node<'static>> = nodes
@@ -411,7 +487,16 @@ fn assemble(
         layer_names: leak(layer_names),
         input_names: leak(inputs.iter().map(|(n, _, _)| leak_str(n)).collect()),
         output_names: leak(output_names.iter().map(|n| leak_str(n)).collect()),
-        groups: &[],
+        groups: leak(
+            groups
+                .iter()
+                .map(|(n, first, len)| Group {
+                    name: leak_str(n),
+                    first: *first,
+                    len: *len,
+                })
+                .collect(),
+        ),
     };
     let (tensors, infos) = evaluate(&network)?;
     Ok(KerasModel {
@@ -468,6 +553,55 @@ fn entry(layer: &Layer, name: &str) -> Json {
         "class_name": layer.kind.class_name(),
         "config": full,
         "registered_name": null,
+    })
+}
+
+/// A nested `Sequential` as Keras 3 writes it in a Functional config: its own layers (an
+/// `InputLayer` first, each built on its input), called as one layer of the outer model.
+fn sequential_entry(
+    network: &Network,
+    group: &Group,
+    layer_inputs: &[Shape],
+    history: &dyn Fn(usize) -> Json,
+) -> Json {
+    let g = &network.graph;
+    let input = batch_shape(&layer_inputs[group.first]);
+    let mut layers = vec![json!({
+        "module": "keras.layers",
+        "class_name": "InputLayer",
+        "config": {
+            "batch_shape": input,
+            "dtype": "float32",
+            "sparse": false,
+            "name": format!("{}_input", group.name),
+        },
+        "registered_name": null,
+    })];
+    for l in group.first..group.first + group.len {
+        let mut e = entry(&g.layers[l], network.layer_names[l]);
+        e["build_config"] = json!({"input_shape": batch_shape(&layer_inputs[l])});
+        layers.push(e);
+    }
+    let inbound: Vec<Json> = g
+        .nodes
+        .iter()
+        .filter(|n| n.layer == group.first)
+        .map(|n| json!({"args": [history(n.inputs[0])], "kwargs": {}}))
+        .collect();
+    json!({
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "name": group.name,
+            "trainable": true,
+            "dtype": "float32",
+            "layers": layers,
+            "build_input_shape": input,
+        },
+        "registered_name": null,
+        "build_config": {"input_shape": input},
+        "name": group.name,
+        "inbound_nodes": inbound,
     })
 }
 
@@ -604,12 +738,6 @@ fn input_entry(g: &Graph, names: &[&str], i: usize) -> Json {
 /// `Sequential` for a stack, a `Functional` for a graph, its layers in Keras's order, every
 /// layer built (`build_config`) on the input of its first call.
 pub fn model_config(network: &Network) -> Result<Json, String> {
-    if let Some(group) = network.groups.first() {
-        return Err(format!(
-            "`{}` holds the nested model `{}`; writing a model inside a model to a Keras file is not supported yet (its weights can be saved with `save`)",
-            network.name, group.name
-        ));
-    }
     let g = &network.graph;
     let (tensors, _) = evaluate(network)?;
     let layer_inputs = layer_inputs(g, &tensors);
@@ -645,10 +773,15 @@ pub fn model_config(network: &Network) -> Result<Json, String> {
         seen[n.layer] += 1;
     }
     let ni = g.inputs.len();
+    // A tensor a nested model makes is that model's output.
+    let producer = |k: usize| match network.group_of(g.nodes[k].layer) {
+        Some(group) => group.name,
+        None => network.layer_names[g.nodes[k].layer],
+    };
     let history = |t: usize| -> Json {
         let (name, node) = match t.checked_sub(ni) {
             None => (network.input_names[t], 0),
-            Some(k) => (network.layer_names[g.nodes[k].layer], call_index[k]),
+            Some(k) => (producer(k), call_index[k]),
         };
         json!({
             "class_name": "__keras_tensor__",
@@ -660,6 +793,12 @@ pub fn model_config(network: &Network) -> Result<Json, String> {
         match op {
             Op::Input(i) => list.push(input_entry(g, network.input_names, i)),
             Op::Layer(l) => {
+                if let Some(group) = network.group_of(l) {
+                    if group.first == l {
+                        list.push(sequential_entry(network, group, &layer_inputs, &history));
+                    }
+                    continue;
+                }
                 let layer = &g.layers[l];
                 if let Config::Arithmetic(a) = &layer.config {
                     list.push(operation_entry(
@@ -698,7 +837,7 @@ pub fn model_config(network: &Network) -> Result<Json, String> {
     let endpoint = |t: usize| -> Json {
         match t.checked_sub(ni) {
             None => json!([network.input_names[t], 0, 0]),
-            Some(k) => json!([network.layer_names[g.nodes[k].layer], call_index[k], 0]),
+            Some(k) => json!([producer(k), call_index[k], 0]),
         }
     };
     // One input or output is written alone, as Keras writes it (a list would tell Keras to

@@ -142,3 +142,21 @@ fn keras_files_nest_the_model_as_keras_does_and_read_back() {
     assert_eq!(back.network.graph.layers, net.graph.layers);
     assert_eq!(back.network.layer_names, net.layer_names);
 }
+
+#[test]
+fn a_nested_model_is_printed_back_as_a_nested_sequential() {
+    let net = <Stemmed as model::Model>::NETWORK;
+    let json = model_core::keras::model_config(&net).expect("config");
+    let back = model_core::keras::model(&json).expect("read back");
+    let source = model_core::keras::source(&back.network, "Stemmed", "", &back.not_kept);
+    assert!(source.contains("let stem_model = Sequential(["), "{source}");
+    assert!(
+        source.contains("Conv2D(8, 4, strides = 4, name = \"stem_conv\"),"),
+        "{source}"
+    );
+    assert!(source.contains("], name = \"stem\");"), "{source}");
+    assert!(
+        source.contains("let stem = stem_model(input_layer);"),
+        "{source}"
+    );
+}

@@ -577,9 +577,14 @@ fn sequential_entry(
         },
         "registered_name": null,
     })];
-    for l in group.first..group.first + group.len {
-        let mut e = entry(&g.layers[l], network.layer_names[l]);
-        e["build_config"] = json!({"input_shape": batch_shape(&layer_inputs[l])});
+    let members = group.first..group.first + group.len;
+    for ((layer, name), input) in g.layers[members.clone()]
+        .iter()
+        .zip(&network.layer_names[members.clone()])
+        .zip(&layer_inputs[members])
+    {
+        let mut e = entry(layer, name);
+        e["build_config"] = json!({"input_shape": batch_shape(input)});
         layers.push(e);
     }
     let inbound: Vec<Json> = g

@@ -310,10 +310,45 @@ fn graph_body(network: &Network, out: &mut String, comment: &dyn Fn(usize) -> St
     let calls = |l: usize| g.nodes.iter().filter(|n| n.layer == l).count();
     let mut auto = AutoNames::default();
     let mut layer_var: HashMap<usize, String> = HashMap::new();
+    // Each nested model's variable, and the tensor its current call makes.
+    let mut group_var: HashMap<&str, String> = HashMap::new();
+    let mut group_out = String::new();
     for node in g.nodes {
         let l = node.layer;
         let layer = &g.layers[l];
         let given = network.layer_names[l];
+        if let Some(group) = network.group_of(l) {
+            // A nested `Sequential`: written whole at its first call, then called.
+            if l == group.first {
+                if !group_var.contains_key(group.name) {
+                    let v = variable(&format!("{}_model", group.name), &mut taken);
+                    let _ = writeln!(out, "        let {v} = Sequential([");
+                    for inner in group.first..group.first + group.len {
+                        let (il, iname) = (&g.layers[inner], network.layer_names[inner]);
+                        let mut args = call_args(il);
+                        if !auto.takes(il.kind, iname) {
+                            args.push(format!("name = {iname:?}"));
+                        }
+                        let _ = writeln!(
+                            out,
+                            "            {}({}),",
+                            il.kind.class_name(),
+                            args.join(", ")
+                        );
+                    }
+                    let _ = writeln!(out, "        ], name = {:?});", group.name);
+                    group_var.insert(group.name, v);
+                }
+                group_out = variable(group.name, &mut taken);
+                let _ = writeln!(
+                    out,
+                    "        let {group_out} = {}({});",
+                    group_var[group.name], tensor_var[node.inputs[0]]
+                );
+            }
+            tensor_var.push(group_out.clone());
+            continue;
+        }
         if let Config::Arithmetic(a) = &layer.config {
             // An operation is written as its operator; its name is always the automatic one
             // (the language has no way to name it), so a file's own name is not kept.

@@ -416,6 +416,26 @@ fn onnx_parity() {
     tally("onnx parity", &outcomes);
 }
 
+/// The recurrent cells with activations ONNX's `RNN`, `LSTM` and `GRU` do not have
+/// (softmax, log_softmax, gelu, silu, mish, hard_silu), which the export unrolls:
+/// `model-core/tests/data/numeric` (`KERAS_NUMERIC_EXTRA_DIR`), recorded from Keras.
+#[test]
+fn onnx_unrolled_recurrent_parity() {
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model-core/tests/data/numeric");
+    let dir = model_core::keras::corpus_dir("KERAS_NUMERIC_EXTRA_DIR", default);
+    let outcomes: Vec<(PathBuf, Outcome)> =
+        model_core::keras::corpus_files(&dir, "KERAS_NUMERIC_EXTRA_DIR")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|p| {
+                let o = check_numeric(&p);
+                (p, o)
+            })
+            .collect();
+    assert!(outcomes.len() >= 25, "only {} models", outcomes.len());
+    tally("onnx parity (unrolled recurrent cells)", &outcomes);
+}
+
 #[test]
 fn onnx_graph_parity() {
     let outcomes: Vec<(PathBuf, Outcome)> = corpus("KERAS_GRAPH_DIR", "graphs")
@@ -466,27 +486,31 @@ fn save_onnx_on_a_model_type_runs_as_predict() {
 }
 
 model::model! {
-    /// An LSTM whose activation ONNX's recurrent ops cannot express.
+    /// An LSTM whose activation ONNX's recurrent ops do not have: unrolled.
     struct GeluLstm {
         input: [5, 3],
-        LSTM(4, activation = gelu),
+        LSTM(4, activation = gelu, return_sequences = true),
+        GRU(3, recurrent_activation = silu),
         Dense(2),
     }
 }
 
 #[test]
-fn a_model_that_cannot_be_exported_names_the_layer_and_writes_nothing() {
+fn an_unrolled_recurrent_model_runs_as_predict() {
     let m = GeluLstm::init(1);
+    let x: Vec<f32> = (0..2 * 5 * 3).map(|i| (i as f32 * 0.3).cos()).collect();
+    let y = m.predict(&x).unwrap();
     let out = scratch("gelu_lstm.onnx");
-    let e = m.save_onnx(&out).unwrap_err().to_string();
-    assert!(
-        e.contains("gelu_lstm.onnx")
-            && e.contains("layer `lstm` (LSTM) cannot be exported to ONNX")
-            && e.contains("`gelu`"),
-        "{e}"
-    );
-    assert!(!out.exists());
-    // Weights that do not fit: refused, a good file left as it was.
+    m.save_onnx(&out).unwrap();
+    let got = tract_run(&std::fs::read(&out).unwrap(), &[(vec![2, 5, 3], x)]).unwrap();
+    assert_eq!(compare(&got[0], &y), None);
+    std::fs::remove_file(&out).unwrap();
+}
+
+#[test]
+fn weights_that_do_not_fit_name_the_layer_and_write_nothing() {
+    // Refused before anything is written: a good file is left as it was, and no file
+    // appears where there was none.
     let good = scratch("kept.onnx");
     let cnn = SmallCnn::init(1);
     cnn.save_onnx(&good).unwrap();
@@ -494,13 +518,27 @@ fn a_model_that_cannot_be_exported_names_the_layer_and_writes_nothing() {
     let mut wrong: Vec<LayerWeights> = cnn.weights().into_iter().cloned().collect();
     wrong[0].tensors.pop();
     let refs: Vec<&LayerWeights> = wrong.iter().collect();
-    let e = model_core::onnx::save_network_onnx(&<SmallCnn as model::Model>::NETWORK, &refs, &good)
+    let network = &<SmallCnn as model::Model>::NETWORK;
+    let e = model_core::onnx::save_network_onnx(network, &refs, &good)
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("kept.onnx") && e.contains("layer `conv2d` (Conv2D)"),
+        e.contains("kept.onnx")
+            && e.contains("layer `conv2d` (Conv2D): its weights have shapes [[3, 3, 2, 4]], the layer takes [[3, 3, 2, 4], [4]]"),
         "{e}"
     );
     assert_eq!(std::fs::read(&good).unwrap(), before);
+    let fresh = scratch("never.onnx");
+    wrong[0] = cnn.weights()[0].clone();
+    wrong[5].tensors[0].data.pop();
+    let refs: Vec<&LayerWeights> = wrong.iter().collect();
+    let e = model_core::onnx::save_network_onnx(network, &refs, &fresh)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("never.onnx") && e.contains("layer `dense` (Dense)"),
+        "{e}"
+    );
+    assert!(!fresh.exists());
     std::fs::remove_file(&good).unwrap();
 }

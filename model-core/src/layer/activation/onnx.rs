@@ -22,6 +22,24 @@ fn softplus(b: &mut Builder, x: &str) -> String {
     b.node("Add", &[&relu, &log], vec![])
 }
 
+/// `x − max − log(Σ exp(x − max))` along `axis`, written out: an engine's `LogSoftmax`
+/// may take the log of a softmax that underflowed to 0 (tract gave `-inf` where Keras
+/// gives −111.9).
+fn log_softmax(b: &mut Builder, x: &str, axis: i64) -> String {
+    let keep = || attr("keepdims", A::I(1));
+    let max = b.node(
+        "ReduceMax",
+        &[x],
+        vec![attr("axes", A::Ints(&[axis])), keep()],
+    );
+    let shifted = b.node("Sub", &[x, &max], vec![]);
+    let exp = b.node("Exp", &[&shifted], vec![]);
+    let axes = b.ints("axes", &[axis]);
+    let sum = b.node("ReduceSum", &[&exp, &axes], vec![keep()]);
+    let log = b.node("Log", &[&sum], vec![]);
+    b.node("Sub", &[&shifted, &log], vec![])
+}
+
 fn hard_sigmoid(b: &mut Builder, x: &str) -> String {
     b.node(
         "HardSigmoid",
@@ -48,7 +66,7 @@ pub(crate) fn apply(b: &mut Builder, x: &Val, a: Activation) -> Val {
         Activation::HardSigmoid => hard_sigmoid(b, n),
         Activation::Tanh => b.node("Tanh", &[n], vec![]),
         Activation::Softmax => b.node("Softmax", &[n], vec![attr("axis", A::I(axis))]),
-        Activation::LogSoftmax => b.node("LogSoftmax", &[n], vec![attr("axis", A::I(axis))]),
+        Activation::LogSoftmax => log_softmax(b, n, axis),
         Activation::Softplus => softplus(b, n),
         Activation::Softsign => b.node("Softsign", &[n], vec![]),
         Activation::Elu => b.node("Elu", &[n], vec![attr("alpha", A::F(1.0))]),

@@ -5,7 +5,7 @@
 
 use super::{Conv, ConvOp};
 use crate::layer::activation::onnx::apply;
-use crate::layer::window::pad_before;
+use crate::layer::window::{pad_around, pad_before};
 use crate::onnx::builder::{attr, i64s, permute, Val, A};
 use crate::onnx::proto::AttributeProto;
 use crate::onnx::Call;
@@ -21,9 +21,9 @@ fn pads(c: &Conv, input: &Shape, output: &Shape) -> Vec<i64> {
             c.strides[i],
             c.effective_kernel(i),
         );
-        let before = pad_before(c.padding, size, out, s, k);
+        let (before, after) = pad_around(c.padding, size, out, s, k);
         begin.push(before as i64);
-        end.push(((out.max(1) - 1) * s + k).saturating_sub(size + before) as i64);
+        end.push(after as i64);
     }
     begin.extend(end);
     begin

@@ -4,7 +4,7 @@
 //! axes, in any layout.
 
 use super::{GlobalPooling, PoolOp, Pooling};
-use crate::layer::window::pad_before;
+use crate::layer::window::pad_around;
 use crate::onnx::builder::{attr, i64s, Layout, Val, A};
 use crate::onnx::Call;
 
@@ -16,9 +16,9 @@ pub(crate) fn pooling(c: &Pooling, call: &mut Call) -> Val {
     let (mut begin, mut end) = (Vec::new(), Vec::new());
     for (i, (&s, &k)) in strides[..r].iter().zip(&c.pool_size[..r]).enumerate() {
         let (size, out) = (input.dim(i), output.dim(i));
-        let before = pad_before(c.padding, size, out, s, k);
+        let (before, after) = pad_around(c.padding, size, out, s, k);
         begin.push(before as i64);
-        end.push(((out.max(1) - 1) * s + k).saturating_sub(size + before) as i64);
+        end.push(after as i64);
     }
     begin.extend(end);
     let op = match c.op {

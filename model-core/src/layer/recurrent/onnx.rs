@@ -10,7 +10,8 @@
 //!   corpus models), and, as Keras, returns the sequence in that order. `Bidirectional` puts its backward sequence back in time
 //!   order before merging.
 //! - ONNX's recurrent ops take only some activations (`Tanh`, `Sigmoid`, `Relu`,
-//!   `Softsign` here); a cell with another is refused, naming it.
+//!   `Softsign` here); a cell with another (`gelu`, `softmax`, `silu`, …) is unrolled
+//!   instead: its steps written out as Keras computes them, with the activations exact.
 
 use super::{Bidirectional, Cell, MergeMode, Recurrent};
 use crate::layer::Activation;
@@ -95,6 +96,11 @@ fn direction(
     let steps = call.inputs[0].shape.dim(0);
     let (u, width) = (c.units, c.gates() * c.units);
     let features = weights[0].shape[0];
+    let native = onnx_activation(c.activation).is_ok()
+        && (c.cell == Cell::SimpleRNN || onnx_activation(c.recurrent_activation).is_ok());
+    if !native {
+        return Ok(unrolled(c, call, x, weights, tag, reverse));
+    }
     let (op, activations) = match c.cell {
         Cell::SimpleRNN => ("RNN", vec![onnx_activation(c.activation)?]),
         Cell::LSTM => (
@@ -209,4 +215,151 @@ pub(crate) fn bidirectional(c: &Bidirectional, call: &mut Call) -> Result<Val, R
         out = b.transpose(&out, &[1, 0, 2]);
     }
     Ok(Val::last(out, call.output))
+}
+
+/// Keras's gate `g` of a `[rows, gates · units]` kernel: `[rows, units]`.
+fn gate(k: &Tensor, g: usize, units: usize) -> Vec<f32> {
+    let (rows, width) = (k.shape[0], k.shape[1]);
+    (0..rows)
+        .flat_map(|r| k.data[r * width + g * units..r * width + (g + 1) * units].to_vec())
+        .collect()
+}
+
+/// [`direction`] written out step by step, Keras's cells term by term
+/// (`keras/src/layers/rnn/`), for activations ONNX's recurrent ops do not have.
+fn unrolled(
+    c: &Recurrent,
+    call: &mut Call,
+    x: &str,
+    weights: &[Tensor],
+    tag: &str,
+    reverse: bool,
+) -> (String, String) {
+    let steps = call.inputs[0].shape.dim(0);
+    let (u, features) = (c.units, weights[0].shape[0]);
+    let gates = c.gates();
+    // Per gate: the input's projection of every step at once ([T, N, units], bias added),
+    // and the recurrent kernel.
+    let mut projected = Vec::new();
+    let mut recurrent = Vec::new();
+    let mut recurrent_bias = Vec::new();
+    for g in 0..gates {
+        let k = call.weight(
+            &format!("{tag}kernel_{g}"),
+            &[features, u],
+            &gate(&weights[0], g, u),
+        );
+        let r = call.weight(
+            &format!("{tag}recurrent_kernel_{g}"),
+            &[u, u],
+            &gate(&weights[1], g, u),
+        );
+        let mut p = call.b.node("MatMul", &[x, &k], vec![]);
+        if c.use_bias {
+            let b = &weights[2].data;
+            let bias = call.weight(&format!("{tag}bias_{g}"), &[u], &b[g * u..(g + 1) * u]);
+            p = call.b.node("Add", &[&p, &bias], vec![]);
+            if c.cell == Cell::GRU && c.reset_after {
+                let w = gates * u;
+                let rb = &b[w + g * u..w + (g + 1) * u];
+                recurrent_bias.push(Some(call.weight(
+                    &format!("{tag}recurrent_bias_{g}"),
+                    &[u],
+                    rb,
+                )));
+            }
+        }
+        projected.push(p);
+        recurrent.push(r);
+    }
+    let b = &mut *call.b;
+    let act = |b: &mut Builder, v: &str, a: Activation| -> String {
+        let val = Val::last(v.to_string(), crate::shape::Shape::new(&[u]));
+        crate::layer::activation::onnx::apply(b, &val, a).name
+    };
+    // The state starts at zero: [N, units], from the input's batch.
+    let zeros = b.floats("zeros", &[features, u], &vec![0.0; features * u]);
+    let first = b.ints("step", &[0]);
+    let x0 = b.node("Gather", &[x, &first], vec![attr("axis", A::I(0))]);
+    let x0 = b.reshape_any(&x0, &[features]);
+    let mut h = b.node("MatMul", &[&x0, &zeros], vec![]);
+    let mut cell_state = h.clone();
+    let mut outputs = Vec::new();
+    for step in 0..steps {
+        let t = if reverse { steps - 1 - step } else { step };
+        let idx = b.ints("step", &[t as i64]);
+        let at = |b: &mut Builder, p: &str| {
+            let g = b.node("Gather", &[p, &idx], vec![attr("axis", A::I(0))]);
+            b.reshape_any(&g, &[u])
+        };
+        let xs: Vec<String> = projected.iter().map(|p| at(b, p)).collect();
+        let hr = |b: &mut Builder, h: &str, g: usize| b.node("MatMul", &[h, &recurrent[g]], vec![]);
+        h = match c.cell {
+            Cell::SimpleRNN => {
+                let r = hr(b, &h, 0);
+                let s = b.node("Add", &[&xs[0], &r], vec![]);
+                act(b, &s, c.activation)
+            }
+            Cell::LSTM => {
+                let mut pre = Vec::new();
+                for (g, xg) in xs.iter().enumerate() {
+                    let r = hr(b, &h, g);
+                    pre.push(b.node("Add", &[xg, &r], vec![]));
+                }
+                let i = act(b, &pre[0], c.recurrent_activation);
+                let f = act(b, &pre[1], c.recurrent_activation);
+                let cc = act(b, &pre[2], c.activation);
+                let o = act(b, &pre[3], c.recurrent_activation);
+                let kept = b.node("Mul", &[&f, &cell_state], vec![]);
+                let new = b.node("Mul", &[&i, &cc], vec![]);
+                cell_state = b.node("Add", &[&kept, &new], vec![]);
+                let a = act(b, &cell_state, c.activation);
+                b.node("Mul", &[&o, &a], vec![])
+            }
+            Cell::GRU => {
+                let rec = |b: &mut Builder, h: &str, g: usize| {
+                    let r = hr(b, h, g);
+                    match recurrent_bias.get(g) {
+                        Some(Some(rb)) => b.node("Add", &[&r, rb], vec![]),
+                        _ => r,
+                    }
+                };
+                let rz = rec(b, &h, 0);
+                let z_pre = b.node("Add", &[&xs[0], &rz], vec![]);
+                let z = act(b, &z_pre, c.recurrent_activation);
+                let rr = rec(b, &h, 1);
+                let r_pre = b.node("Add", &[&xs[1], &rr], vec![]);
+                let r = act(b, &r_pre, c.recurrent_activation);
+                let inner = if c.reset_after {
+                    let rh = rec(b, &h, 2);
+                    b.node("Mul", &[&r, &rh], vec![])
+                } else {
+                    let gated = b.node("Mul", &[&r, &h], vec![]);
+                    hr(b, &gated, 2)
+                };
+                let hh_pre = b.node("Add", &[&xs[2], &inner], vec![]);
+                let hh = act(b, &hh_pre, c.activation);
+                // z · h + (1 − z) · hh
+                let one = b.scalar(1.0);
+                let not_z = b.node("Sub", &[&one, &z], vec![]);
+                let kept = b.node("Mul", &[&z, &h], vec![]);
+                let new = b.node("Mul", &[&not_z, &hh], vec![]);
+                b.node("Add", &[&kept, &new], vec![])
+            }
+        };
+        outputs.push(h.clone());
+    }
+    if !c.return_sequences {
+        return (String::new(), h);
+    }
+    let axes = b.ints("axes", &[0]);
+    let each: Vec<String> = outputs
+        .iter()
+        .map(|o| b.node("Unsqueeze", &[o, &axes], vec![]))
+        .collect();
+    let refs: Vec<&str> = each.iter().map(String::as_str).collect();
+    (
+        b.node("Concat", &refs, vec![attr("axis", A::I(0))]),
+        String::new(),
+    )
 }

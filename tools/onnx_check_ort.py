@@ -3,8 +3,8 @@
 inference) and a run of each file on the corpus's inputs, compared with Keras's outputs
 and with this runtime's, within 1e-4 + 1e-3·|reference|.
 
-It has `tests/onnx_export.rs` export every model of the numeric and graph corpora into a
-temporary directory (`ONNX_EXPORT_DIR`), each `<model>.onnx` beside `<model>.io.safetensors`
+It has `tests/onnx_export.rs` export every model of the numeric and graph corpora (and the
+recurrent cells it unrolls, `model-core/tests/data/numeric`) into a temporary directory (`ONNX_EXPORT_DIR`), each `<model>.onnx` beside `<model>.io.safetensors`
 (`input/<i>`, `keras/<i>`, `ours/<i>`), then checks each. Not part of CI (no Python
 there). Run from the repository root (`pip install onnx onnxruntime safetensors numpy`):
 

@@ -8,11 +8,11 @@
 //!   model's input and output names.
 //! - The interface is Keras's, channels last: a user feeds the exported model the tensors
 //!   the model takes here. Inside, convolutions and pooling run channels first, and a
-//!   value stays so across consecutive layers that can take it (see [`builder`]); a
+//!   value stays so across consecutive layers that can take it (see `builder.rs`); a
 //!   `Flatten` of a channels-first value followed by `Dense` permutes the `Dense` kernel's
 //!   rows instead of transposing.
 //! - Each layer family lowers its own layers, in its folder (`layer/<family>/onnx.rs`);
-//!   [`lower_layer`] is the one dispatch, an exhaustive `match` over [`Config`].
+//!   `lower_layer` is the one dispatch, an exhaustive `match` over [`Config`].
 //! - `Embedding` ids come in as `float`, as `predict` takes them, and are cast to `int64`.
 //!
 //! The message types in `proto.rs` were generated once from `onnx.proto3` (beside it) by
@@ -162,6 +162,14 @@ fn value_info(name: &str, shape: &Shape) -> ValueInfoProto {
     }
 }
 
+/// Tensor `t`'s value, made by then.
+fn made(vals: &[Option<Val>], t: usize) -> Result<Val, Error> {
+    vals.get(t)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| Error::new(format!("tensor {t} is read before it is made")))
+}
+
 /// The whole model.
 fn model_proto(network: &Network, weights: &[&LayerWeights]) -> Result<ModelProto, Error> {
     let g = &network.graph;
@@ -232,15 +240,12 @@ fn model_proto(network: &Network, weights: &[&LayerWeights]) -> Result<ModelProt
         let layer = &g.layers[node.layer];
         let name = name_of(node.layer);
         b.prefix = name.to_string();
+        // The graph evaluated, so every tensor is made before it is read.
         let ins: Vec<Val> = node
             .inputs
             .iter()
-            .map(|&t| {
-                vals[t]
-                    .clone()
-                    .expect("the graph evaluated: every input is made")
-            })
-            .collect();
+            .map(|&t| made(&vals, t))
+            .collect::<Result<_, _>>()?;
         let mut call = Call {
             b: &mut b,
             inputs: ins,
@@ -260,9 +265,7 @@ fn model_proto(network: &Network, weights: &[&LayerWeights]) -> Result<ModelProt
     b.prefix.clear();
     let mut outputs = Vec::new();
     for (o, &t) in g.outputs.iter().enumerate() {
-        let v = vals[t]
-            .clone()
-            .expect("the graph evaluated: every output is made");
+        let v = made(&vals, t)?;
         let v = b.channels_last(&v);
         let name = &output_names[o];
         b.node_into("Identity", &[&v.name], std::slice::from_ref(name), vec![]);

@@ -38,6 +38,7 @@ pub(crate) fn pad_before(
 
 /// The padding before and after one axis: [`pad_before`], and after it what the last
 /// window reaches past the input (exporters write both, as ONNX's `pads`).
+#[cfg(feature = "onnx")]
 pub(crate) fn pad_around(
     padding: Padding,
     size: usize,

@@ -90,6 +90,11 @@ pub mod tune;
 #[cfg(feature = "keras")]
 pub use model_core::keras;
 
+/// ONNX export: [`onnx::save_onnx`] (what `model.save_onnx` calls) and
+/// [`onnx::network_onnx`], for any network and its weights.
+#[cfg(feature = "onnx")]
+pub use model_core::onnx;
+
 /// Items the generated code names by absolute path; not a public API.
 #[doc(hidden)]
 pub mod __private {
@@ -157,6 +162,24 @@ pub mod __private {
         return Err({
             let _ = model;
             no_keras(path)
+        });
+    }
+
+    /// `model.save_onnx`: [`model_core::onnx::save_onnx`], or an error saying that the
+    /// `onnx` feature is off.
+    pub fn save_onnx<M: crate::Model>(
+        model: &M,
+        path: &std::path::Path,
+    ) -> Result<(), crate::Error> {
+        #[cfg(feature = "onnx")]
+        return model_core::onnx::save_onnx(model, path);
+        #[cfg(not(feature = "onnx"))]
+        return Err({
+            let _ = model;
+            crate::Error::new(format!(
+                "{}: `model` was built without its `onnx` feature, which writes ONNX files",
+                path.display()
+            ))
         });
     }
 

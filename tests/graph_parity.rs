@@ -16,9 +16,9 @@
 //! branch, and its second after.
 
 use model_core::graph::{eval_graph, init_graph, predict_graph, Graph, GraphError, Node, Planned};
+use model_core::keras::corpus::{graph_weights, readings};
 use model_core::keras::{graph_file, GraphFile};
-use model_core::layer::Config;
-use model_core::runtime::{read, LayerWeights, Tensor};
+use model_core::runtime::{read, Tensor};
 use model_core::{Layer, LayerInfo, Shape};
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -233,33 +233,12 @@ fn check_numerics(path: &Path, m: &GraphFile) -> Option<Vec<String>> {
         Ok(w) => w,
         Err(e) => return Some(vec![format!("{name}: {e}")]),
     };
-    // Each layer's weights in Keras's order (`<layer>/<index>`); `Normalization`'s integer
-    // `count` is not in the file and does not affect inference.
-    //
-    // The corpus's recorder gave each layer its weights by assigning to its variables.
-    // Keras's `Normalization` (without `mean` and `variance`) keeps the constants it made
-    // from its weights at build time, refreshed by `adapt` or by loading a file
-    // (`finalize_state`) but not by an assignment: the recorded outputs are those of its
-    // initial weights (mean 0, variance 1), which is what this harness gives it. A model
-    // whose weights were loaded from a Keras file uses them, in Keras and here.
-    let mut weights = Vec::new();
-    for ((l, w), layer) in m.layer_names.iter().zip(&template).zip(&b.layers) {
-        let stale = matches!(layer.config, Config::Standardization(s) if s.mean.is_none());
-        let mut tensors = Vec::new();
-        for (i, t) in w.tensors.iter().enumerate() {
-            match file.get(&format!("{l}/{i}")).filter(|_| !stale) {
-                Some(f) if f.shape == t.shape => tensors.push(f.clone()),
-                Some(f) => {
-                    return Some(vec![format!(
-                        "{name}: `{l}` weight {i} is {:?} in the file, {:?} here",
-                        f.shape, t.shape
-                    )])
-                }
-                None => tensors.push(t.clone()),
-            }
-        }
-        weights.push(LayerWeights { tensors });
-    }
+    // Each layer's weights in Keras's order (`<layer>/<index>`), as
+    // `keras::corpus::graph_weights` reads them.
+    let weights = match graph_weights(m, &b.layers, &template, &file) {
+        Ok(w) => w,
+        Err(e) => return Some(vec![e]),
+    };
     let mut xs = Vec::new();
     for (n, _) in &m.inputs {
         match file.get(&format!("input/{n}")) {
@@ -280,19 +259,7 @@ fn check_numerics(path: &Path, m: &GraphFile) -> Option<Vec<String>> {
         return Some(wrong);
     }
     // Every other reading of the references to shared layers.
-    let radices: Vec<usize> = m.ambiguous.iter().map(|a| a.2.len()).collect();
-    let readings: usize = radices.iter().product();
-    if readings > MAX_READINGS {
-        return Some(wrong);
-    }
-    for code in 1..readings {
-        let mut nodes = b.nodes.clone();
-        let mut c = code;
-        for ((node, arg, tensors), &r) in m.ambiguous.iter().zip(&radices) {
-            // `graph_file`'s own reading (the most recent call) is choice 0.
-            nodes[*node].1[*arg] = tensors[(tensors.len() - 1 + c % r) % r];
-            c /= r;
-        }
+    for nodes in readings(m).into_iter().skip(1) {
         let other = Built { nodes, ..b.clone() };
         let list = other.nodes();
         if let Ok(outs) = predict_graph(&other.graph(&list), &weights, &views, batch) {
@@ -304,9 +271,6 @@ fn check_numerics(path: &Path, m: &GraphFile) -> Option<Vec<String>> {
     }
     Some(wrong)
 }
-
-/// The most readings of a file's references to shared layers the numeric check tries.
-const MAX_READINGS: usize = 4096;
 
 /// The outputs against Keras's; the mismatch lines.
 fn compare(m: &GraphFile, file: &HashMap<String, Tensor>, outs: &[Vec<f32>]) -> Vec<String> {

@@ -24,6 +24,9 @@ pub mod runtime;
 #[cfg(feature = "runtime")]
 pub mod data;
 
+#[cfg(feature = "onnx")]
+pub mod onnx;
+
 #[cfg(feature = "runtime")]
 pub mod train;
 

@@ -5,8 +5,9 @@
 //! (`"<layer index>.<keras weight name>"`), runs the recorded input and compares with
 //! Keras's output: |ours − keras| ≤ 1e-4 + 1e-3·|keras| for every value.
 
-use model_core::keras::{model_file, ModelFile};
-use model_core::runtime::{predict, read, weight_specs, LayerWeights, Tensor};
+use model_core::keras::corpus::numeric_weights;
+use model_core::keras::model_file;
+use model_core::runtime::{predict, read, Tensor};
 use model_core::{Layer, Shape};
 use serde_json::Value as Json;
 use std::collections::HashMap;
@@ -29,67 +30,6 @@ fn corpus_dir() -> PathBuf {
     model_core::keras::corpus_dir("KERAS_NUMERIC_DIR", default)
 }
 
-/// The name our weight specs give the Keras weight `keras_name`: the part after the last
-/// `/`, with `forward/` or `backward/` for a `Bidirectional`'s directions.
-fn our_name(keras_name: &str) -> String {
-    let base = keras_name.rsplit('/').next().unwrap_or(keras_name);
-    if keras_name.starts_with("forward_") {
-        format!("forward/{base}")
-    } else if keras_name.starts_with("backward_") {
-        format!("backward/{base}")
-    } else {
-        base.to_string()
-    }
-}
-
-/// Each layer's weights, matched by order and name against the layer's weight specs.
-fn weights(
-    m: &ModelFile,
-    layers: &[Layer],
-    file: &mut HashMap<String, Tensor>,
-) -> Result<Vec<LayerWeights>, String> {
-    let lists = m.json["weights"].as_array().ok_or("no `weights` list")?;
-    let mut shape = m.input_shape;
-    let mut out = Vec::new();
-    for (i, (layer, list)) in layers.iter().zip(lists).enumerate() {
-        let specs = weight_specs(layer, &shape);
-        let list = list.as_array().ok_or("a `weights` entry is not a list")?;
-        if specs.len() != list.len() {
-            return Err(format!(
-                "layer {i}: Keras has {} weights, we expect {}",
-                list.len(),
-                specs.len()
-            ));
-        }
-        let mut tensors = Vec::new();
-        for (spec, w) in specs.iter().zip(list) {
-            let name = w["name"].as_str().ok_or("a weight without a name")?;
-            if our_name(name) != spec.name {
-                return Err(format!(
-                    "layer {i}: Keras weight `{name}` where we expect `{}`",
-                    spec.name
-                ));
-            }
-            let t = file
-                .remove(&format!("{i}.{name}"))
-                .ok_or_else(|| format!("`{i}.{name}` not in the file"))?;
-            if t.shape != spec.shape {
-                return Err(format!(
-                    "layer {i}: `{name}` has shape {:?}, we expect {:?}",
-                    t.shape, spec.shape
-                ));
-            }
-            tensors.push(t);
-        }
-        out.push(LayerWeights { tensors });
-        shape = layer
-            .eval(&shape)
-            .map_err(|e| format!("layer {i}: {e}"))?
-            .output;
-    }
-    Ok(out)
-}
-
 /// Runs one model; `Err` says why it does not match.
 fn check(json_path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(json_path).map_err(|e| e.to_string())?;
@@ -99,7 +39,7 @@ fn check(json_path: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .into_iter()
         .collect();
-    let weights = weights(&m, &layers, &mut file)?;
+    let weights = numeric_weights(&m, &layers, &mut file)?;
     let input = file.remove("input").ok_or("no `input` tensor")?;
     let expected = file.remove("output").ok_or("no `output` tensor")?;
     let batch = input.shape[0];

@@ -7,6 +7,8 @@
 
 use serde_json::Value as Json;
 
+#[cfg(feature = "runtime")]
+pub mod corpus;
 #[cfg(feature = "keras-files")]
 pub mod files;
 pub mod model;

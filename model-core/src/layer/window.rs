@@ -36,6 +36,21 @@ pub(crate) fn pad_before(
     }
 }
 
+/// The padding before and after one axis: [`pad_before`], and after it what the last
+/// window reaches past the input (exporters write both, as ONNX's `pads`).
+#[cfg(feature = "onnx")]
+pub(crate) fn pad_around(
+    padding: Padding,
+    size: usize,
+    out: usize,
+    stride: usize,
+    window: usize,
+) -> (usize, usize) {
+    let before = pad_before(padding, size, out, stride, window);
+    let reach = (out.max(1) - 1) * stride + window;
+    (before, reach.saturating_sub(size + before))
+}
+
 /// A sliding window over a three-axis grid.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Window {

@@ -197,15 +197,17 @@ pub(crate) fn methods(def: &ModelDef, plan: &Plan, shapes: &Shapes, mode: Mode) 
     }
 }
 
-/// `load_keras` and `save_keras`, the same for a stack and a graph: `model-core`'s generic
+/// `load_keras`, `save_keras` and `save_onnx`, the same for a stack and a graph: `model-core`'s generic
 /// functions over the model's `Model` impl.
 pub(crate) fn keras_methods(mode: Mode) -> TokenStream {
-    let (load, save) = match mode {
+    let (load, save, onnx) = match mode {
         Mode::Checked => (
             quote!(__m::load_keras::<Self>(path.as_ref())),
             quote!(__m::save_keras(self, path.as_ref())),
+            quote!(__m::save_onnx(self, path.as_ref())),
         ),
         Mode::Placeholder => (
+            quote!(__m::Result::Err(__m::invalid_model(Self::NAME))),
             quote!(__m::Result::Err(__m::invalid_model(Self::NAME))),
             quote!(__m::Result::Err(__m::invalid_model(Self::NAME))),
         ),
@@ -225,6 +227,15 @@ pub(crate) fn keras_methods(mode: Mode) -> TokenStream {
         /// file and a rename: a half-written file never replaces a good one.
         pub fn save_keras(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> __m::Result<(), ::model::Error> {
             #save
+        }
+
+        /// Writes the model as an ONNX file (opset 17) that ONNX Runtime, TensorRT, OpenVINO
+        /// and tract run: the weights as initializers, a dynamic batch dimension, the
+        /// model's input and output names, and Keras's channels-last tensors in and out.
+        /// A layer that cannot be exported is named in the error, and nothing is written;
+        /// through a temporary file and a rename otherwise.
+        pub fn save_onnx(&self, path: impl ::core::convert::AsRef<::std::path::Path>) -> __m::Result<(), ::model::Error> {
+            #onnx
         }
     }
 }

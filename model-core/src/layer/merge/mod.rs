@@ -10,6 +10,8 @@
 pub(crate) mod backward;
 #[cfg(feature = "runtime")]
 pub(crate) mod forward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 
 use super::{arg, req, ArgError, ArgSpec, LayerEval};
 use crate::error::{add, InputCount, Problem};

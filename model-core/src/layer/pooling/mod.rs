@@ -4,6 +4,8 @@
 pub(crate) mod backward;
 #[cfg(feature = "runtime")]
 pub(crate) mod forward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 
 use super::convolution::{padding_of, window_output, Padding, PADDING};
 use super::{arg, need_rank, ArgSpec, LayerEval};

@@ -2,6 +2,7 @@
 
 use super::{Rescaling, Standardization};
 use crate::layer::ops::Step;
+use crate::runtime::Tensor;
 
 /// Keras's floor on the deviation (`backend.epsilon()`).
 const EPSILON: f32 = 1e-7;
@@ -18,9 +19,14 @@ pub(crate) fn rescaling(c: &Rescaling, s: &Step, x: &[f32], y: &mut [f32]) {
 /// The mean and the deviation `max(√variance, ε)` of channel `ch`: the layer's constants,
 /// or its weights.
 pub(super) fn moments(c: &Standardization, s: &Step, ch: usize) -> (f32, f32) {
+    moments_of(c, s.weights, ch)
+}
+
+/// [`moments`] from the layer's weights.
+pub(super) fn moments_of(c: &Standardization, weights: &[Tensor], ch: usize) -> (f32, f32) {
     let (mean, variance) = match (&c.mean, &c.variance) {
         (Some(m), Some(v)) => (m.at(ch) as f32, v.at(ch) as f32),
-        _ => (s.weights[0].data[ch], s.weights[1].data[ch]),
+        _ => (weights[0].data[ch], weights[1].data[ch]),
     };
     (mean, variance.sqrt().max(EPSILON))
 }

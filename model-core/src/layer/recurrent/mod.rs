@@ -4,6 +4,8 @@
 pub(crate) mod backward;
 #[cfg(feature = "runtime")]
 pub(crate) mod forward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 #[cfg(feature = "runtime")]
 mod weights;
 

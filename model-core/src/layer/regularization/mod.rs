@@ -3,6 +3,8 @@
 
 #[cfg(feature = "runtime")]
 pub(crate) mod backward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 
 use super::{arg, need_rank, req, ArgSpec, LayerEval};
 use crate::error::Problem;

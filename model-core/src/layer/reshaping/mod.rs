@@ -4,6 +4,8 @@
 pub(crate) mod backward;
 #[cfg(feature = "runtime")]
 pub(crate) mod forward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 
 use super::{arg, need_rank, ArgSpec, LayerEval};
 use crate::error::{add, mul, Problem};

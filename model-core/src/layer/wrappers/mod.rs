@@ -2,6 +2,8 @@
 
 #[cfg(feature = "runtime")]
 mod forward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 
 use super::{need_min_rank, req, ArgSpec, Kind, Layer, LayerEval};
 use crate::error::{mul, EvalError, Problem};

@@ -190,6 +190,7 @@ fn check_numeric(path: &Path) -> Outcome {
             layer_names: names,
             input_names: &["input"],
             output_names: output_name,
+            groups: &[],
         };
         let bytes = export(&network, &weights, &m.name, || {
             let ours = model_core::runtime::predict(
@@ -316,6 +317,7 @@ fn check_graph(path: &Path) -> Option<Outcome> {
             layer_names: Box::leak(layer_names.into_boxed_slice()),
             input_names: Box::leak(input_names.into_boxed_slice()),
             output_names: Box::leak(output_names.into_boxed_slice()),
+            groups: &[],
         };
         let bytes = export(&network, &weights, &m.name, || {
             let mut io = Vec::new();
@@ -503,6 +505,44 @@ fn an_unrolled_recurrent_model_runs_as_predict() {
     let out = scratch("gelu_lstm.onnx");
     m.save_onnx(&out).unwrap();
     let got = tract_run(&std::fs::read(&out).unwrap(), &[(vec![2, 5, 3], x)]).unwrap();
+    assert_eq!(compare(&got[0], &y), None);
+    std::fs::remove_file(&out).unwrap();
+}
+
+model::model! {
+    /// A graph with what keras.applications adds to the catalogue: a nested `Sequential`
+    /// (ConvNeXt's stem), a residual `Add` and MobileNetV3's hard sigmoid as arithmetic
+    /// with constants, the constant on either side.
+    struct NestedHardSigmoid {
+        let x = Input([8, 8, 3]);
+        let stem = Sequential(
+            [
+                Conv2D(4, 2, strides = 2, name = "stem_conv"),
+                LayerNormalization(epsilon = 1e-6, name = "stem_layernorm"),
+            ],
+            name = "stem",
+        );
+        let s = stem(x);
+        let y = Conv2D(4, 3, padding = same)(s);
+        let gate = ReLU(6.0)(y + 3.0) * (1.0 / 6.0);
+        let y = Add()([Multiply()([y, gate]), s]);
+        let y = 1.0 - y / 2.0;
+        let y = GlobalAveragePooling2D()(y);
+        Dense(3)(y)
+    }
+}
+
+#[test]
+fn a_graph_with_a_nested_model_and_arithmetic_runs_as_predict() {
+    let m = NestedHardSigmoid::init(5);
+    let batch = 3;
+    let x: Vec<f32> = (0..batch * 8 * 8 * 3)
+        .map(|i| (i as f32 * 0.21).sin() * 4.0)
+        .collect();
+    let y = m.predict(&x).unwrap();
+    let out = scratch("nested_hard_sigmoid.onnx");
+    m.save_onnx(&out).unwrap();
+    let got = tract_run(&std::fs::read(&out).unwrap(), &[(vec![batch, 8, 8, 3], x)]).unwrap();
     assert_eq!(compare(&got[0], &y), None);
     std::fs::remove_file(&out).unwrap();
 }

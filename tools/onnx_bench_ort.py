@@ -6,6 +6,12 @@ warmed up, then timed call by call; prints the median and the range (min–max) 
 per-call times, in ms.
 
     cargo run --release --example export_onnx            # writes target/onnx/*.onnx
+
+The graph models of `cargo bench --bench graph_inference`, ResNet50 and MobileNetV2 at
+batch 1 and 8, are timed too when their files are there:
+
+    cargo run --release --example applications -- resnet50 --onnx target/onnx/resnet50.onnx
+    cargo run --release --example applications -- mobilenet_v2 --onnx target/onnx/mobilenet_v2.onnx
     ~/keras-venv/bin/python tools/onnx_bench_ort.py [DIR] [THREADS...]
 """
 import os, sys, time
@@ -20,10 +26,17 @@ CASES = [  # file, sample shape (channels last), batch, calls timed
     ("mlp", (28, 28), 128, 500),
     ("mnist_cnn", (28, 28, 1), 128, 40),
     ("seed_cnn", (256, 256, 3), 8, 15),
+    ("resnet50", (224, 224, 3), 1, 20),
+    ("resnet50", (224, 224, 3), 8, 5),
+    ("mobilenet_v2", (224, 224, 3), 1, 40),
+    ("mobilenet_v2", (224, 224, 3), 8, 10),
 ]
+OPTIONAL = {"resnet50", "mobilenet_v2"}
 rng = np.random.default_rng(0)
 for th in THREADS:
     for name, shape, batch, reps in CASES:
+        if name in OPTIONAL and not os.path.exists(os.path.join(DIR, name + ".onnx")):
+            continue
         so = ort.SessionOptions()
         so.intra_op_num_threads = th
         so.inter_op_num_threads = 1

@@ -16,6 +16,10 @@
 //! (`DIR/NAME.weights.h5`, written with Keras's inputs and outputs by
 //! `tools/keras_applications_weights.py`), by layer name, runs Keras's inputs and
 //! compares: one line, exit status 1 on any difference.
+//!
+//! With `--onnx FILE` it writes the model, with its `init(1)` weights, as an ONNX file
+//! instead (`save_onnx`): the file ONNX Runtime runs beside `cargo bench --bench
+//! graph_inference` (`tools/onnx_bench_ort.py`).
 
 use std::io::Write as _;
 use std::path::Path;
@@ -36,9 +40,18 @@ mod xception;
 /// Loads Keras's weights (a `.weights.h5`) into the model by layer name and predicts.
 type KerasRun = fn(&Path, &[f32]) -> Result<Vec<f32>, String>;
 
+/// Writes the model, with its `init(1)` weights, as an ONNX file.
+type OnnxExport = fn(&Path) -> Result<(), String>;
+
 /// A model's command-line name, Keras's name for it (its summary's `Model: "…"`), its
-/// summary, and its run on Keras's weights.
-type Application = (&'static str, &'static str, fn() -> Summary, KerasRun);
+/// summary, its run on Keras's weights, and its ONNX export.
+type Application = (
+    &'static str,
+    &'static str,
+    fn() -> Summary,
+    KerasRun,
+    OnnxExport,
+);
 
 /// The [`KerasRun`] of a model type.
 macro_rules! run {
@@ -50,18 +63,25 @@ macro_rules! run {
     };
 }
 
+/// The [`OnnxExport`] of a model type.
+macro_rules! onnx {
+    ($m:ty) => {
+        |path| <$m>::init(1).save_onnx(path).map_err(|e| e.to_string())
+    };
+}
+
 #[rustfmt::skip]
 const APPLICATIONS: &[Application] = &[
-    ("vgg16", "vgg16", vgg16::Vgg16::summary, run!(vgg16::Vgg16)),
-    ("resnet50", "resnet50", resnet50::ResNet50::summary, run!(resnet50::ResNet50)),
-    ("mobilenet", "mobilenet_1.00_224", mobilenet::MobileNet::summary, run!(mobilenet::MobileNet)),
-    ("mobilenet_v2", "mobilenetv2_1.00_224", mobilenet_v2::MobileNetV2::summary, run!(mobilenet_v2::MobileNetV2)),
-    ("densenet121", "densenet121", densenet121::DenseNet121::summary, run!(densenet121::DenseNet121)),
-    ("efficientnet_b0", "efficientnetb0", efficientnet_b0::EfficientNetB0::summary, run!(efficientnet_b0::EfficientNetB0)),
-    ("inception_v3", "inception_v3", inception_v3::InceptionV3::summary, run!(inception_v3::InceptionV3)),
-    ("xception", "xception", xception::Xception::summary, run!(xception::Xception)),
-    ("convnext_tiny", "convnext_tiny", convnext_tiny::ConvNeXtTiny::summary, run!(convnext_tiny::ConvNeXtTiny)),
-    ("mobilenet_v3_small", "MobileNetV3Small", mobilenet_v3_small::MobileNetV3Small::summary, run!(mobilenet_v3_small::MobileNetV3Small)),
+    ("vgg16", "vgg16", vgg16::Vgg16::summary, run!(vgg16::Vgg16), onnx!(vgg16::Vgg16)),
+    ("resnet50", "resnet50", resnet50::ResNet50::summary, run!(resnet50::ResNet50), onnx!(resnet50::ResNet50)),
+    ("mobilenet", "mobilenet_1.00_224", mobilenet::MobileNet::summary, run!(mobilenet::MobileNet), onnx!(mobilenet::MobileNet)),
+    ("mobilenet_v2", "mobilenetv2_1.00_224", mobilenet_v2::MobileNetV2::summary, run!(mobilenet_v2::MobileNetV2), onnx!(mobilenet_v2::MobileNetV2)),
+    ("densenet121", "densenet121", densenet121::DenseNet121::summary, run!(densenet121::DenseNet121), onnx!(densenet121::DenseNet121)),
+    ("efficientnet_b0", "efficientnetb0", efficientnet_b0::EfficientNetB0::summary, run!(efficientnet_b0::EfficientNetB0), onnx!(efficientnet_b0::EfficientNetB0)),
+    ("inception_v3", "inception_v3", inception_v3::InceptionV3::summary, run!(inception_v3::InceptionV3), onnx!(inception_v3::InceptionV3)),
+    ("xception", "xception", xception::Xception::summary, run!(xception::Xception), onnx!(xception::Xception)),
+    ("convnext_tiny", "convnext_tiny", convnext_tiny::ConvNeXtTiny::summary, run!(convnext_tiny::ConvNeXtTiny), onnx!(convnext_tiny::ConvNeXtTiny)),
+    ("mobilenet_v3_small", "MobileNetV3Small", mobilenet_v3_small::MobileNetV3Small::summary, run!(mobilenet_v3_small::MobileNetV3Small), onnx!(mobilenet_v3_small::MobileNetV3Small)),
 ];
 
 /// Little-endian `float32`s.
@@ -118,28 +138,43 @@ fn check_keras(name: &str, run: KerasRun, dir: &Path) -> Result<String, String> 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let keras2 = args.iter().any(|a| a == "--keras2");
-    let keras_dir = args
-        .iter()
-        .position(|a| a == "--keras")
-        .and_then(|i| args.get(i + 1));
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
+    let keras_dir = value_of("--keras");
+    let onnx_file = value_of("--onnx");
     let names: Vec<&str> = APPLICATIONS.iter().map(|a| a.0).collect();
     let name = args
         .iter()
         .enumerate()
-        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--keras"))
+        .find(|(i, a)| {
+            !a.starts_with("--")
+                && (*i == 0 || !["--keras", "--onnx"].contains(&args[i - 1].as_str()))
+        })
         .map(|(_, a)| a);
     let usage = format!(
-        "usage: applications NAME [--keras2] [--keras DIR], NAME one of: {}",
+        "usage: applications NAME [--keras2] [--keras DIR] [--onnx FILE], NAME one of: {}",
         names.join(", ")
     );
     let Some(name) = name else {
         eprintln!("{usage}");
         std::process::exit(2);
     };
-    let Some(&(_, keras_name, summary, run)) = APPLICATIONS.iter().find(|a| a.0 == name) else {
+    let Some(&(_, keras_name, summary, run, export)) = APPLICATIONS.iter().find(|a| a.0 == name)
+    else {
         eprintln!("unknown model `{name}`; {usage}");
         std::process::exit(2);
     };
+    if let Some(file) = onnx_file {
+        if let Err(e) = export(Path::new(file)) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        println!("{name}: written to {file}");
+        return;
+    }
     let text = match keras_dir {
         Some(dir) => match check_keras(name, run, Path::new(dir)) {
             Ok(line) => line,

@@ -74,8 +74,8 @@ pub(crate) type Refusal = String;
 /// The dispatch: each family lowers its configuration.
 pub(crate) fn lower_layer(layer: &Layer, call: &mut Call) -> Result<Val, Refusal> {
     use crate::layer::{
-        activation, convolution, core, merge, normalization, pooling, preprocessing, recurrent,
-        regularization, reshaping, wrappers,
+        activation, arithmetic, convolution, core, merge, normalization, pooling, preprocessing,
+        recurrent, regularization, reshaping, wrappers,
     };
     match &layer.config {
         Config::Dense(c) => core::onnx::dense(c, call),
@@ -107,6 +107,7 @@ pub(crate) fn lower_layer(layer: &Layer, call: &mut Call) -> Result<Val, Refusal
         Config::Rescaling(c) => Ok(preprocessing::onnx::rescaling(c, call)),
         Config::Standardization(c) => Ok(preprocessing::onnx::standardization(c, call)),
         Config::LayerScale(_) => Ok(core::onnx::layer_scale(call)),
+        Config::Arithmetic(c) => Ok(arithmetic::onnx::arithmetic(c, call)),
     }
 }
 

@@ -15,6 +15,8 @@
 pub(crate) mod backward;
 #[cfg(feature = "runtime")]
 pub(crate) mod forward;
+#[cfg(feature = "onnx")]
+pub(crate) mod onnx;
 
 use super::{arg, need_min_rank, req, ArgSpec, LayerEval};
 use crate::error::Problem;

@@ -95,28 +95,13 @@ pub(crate) fn scratch_len(c: &Conv, input: &Shape, output: &Shape, batch: usize)
             if direct(&w, c.groups) {
                 return 0;
             }
-            if tiles(&w, channels, c.groups) {
-                return tiled::Plan::new(&w, channels, c.groups, c.filters).scratch_len(&w, batch);
+            if let Some(plan) = tiled::plan(&w, channels, c.groups, c.filters) {
+                return plan.scratch_len(&w, batch);
             }
             let (b, depth) = regular_blocks(&w, batch, channels, c.groups, c.filters);
             b.threads * b.rows * depth
         }
     }
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Tests set it to run the im2col path on a CPU where the tiled kernel would be taken.
-    static NO_TILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether this convolution runs through the tiled kernel (AVX2 and FMA, a moderate depth).
-fn tiles(w: &Window, channels: usize, groups: usize) -> bool {
-    #[cfg(test)]
-    if NO_TILES.with(|f| f.get()) {
-        return false;
-    }
-    tiled::suits(w, channels, groups)
 }
 
 /// A 1×1 convolution with stride 1 and one group is a plain product on the input.
@@ -209,8 +194,7 @@ fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
         return;
     }
     let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
-    if tiles(&w, channels, c.groups) {
-        let plan = tiled::Plan::new(&w, channels, c.groups, filters);
+    if let Some(plan) = tiled::plan(&w, channels, c.groups, filters) {
         let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * filters;
         tiled::convolve(
             &plan,
@@ -488,6 +472,7 @@ pub(crate) fn depthwise(
 
 #[cfg(test)]
 mod tests {
+    use super::tiled::{Isa, FORCE};
     use crate::layer::{test_layer, Kind, Layer};
     use crate::runtime::{init_model, predict};
     use crate::shape::Shape;
@@ -579,6 +564,14 @@ mod tests {
         test_layer(Kind::Conv2D, &args)
     }
 
+    /// The paths this CPU runs: im2col (`None`) and each tile kernel it has.
+    pub(crate) fn paths() -> Vec<Option<Isa>> {
+        let kernels = [Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|i| i.available());
+        std::iter::once(None).chain(kernels.map(Some)).collect()
+    }
+
     #[test]
     fn causal_padding_sees_only_the_past() {
         let args = [
@@ -598,8 +591,8 @@ mod tests {
         assert_eq!(predict(&[layer], input, &weights, &x, 1).unwrap(), want);
     }
 
-    /// Our convolution of `x` against [`naive`], through the tiled kernel (where the CPU
-    /// has one) and through im2col and a product.
+    /// Our convolution of `x` against [`naive`], through each tile kernel the CPU has and
+    /// through im2col and a product.
     #[allow(clippy::type_complexity)]
     fn check_against_the_definition(
         cases: &[(
@@ -649,16 +642,16 @@ mod tests {
                 dilation,
                 same,
             );
-            for im2col in [false, true] {
-                super::NO_TILES.with(|f| f.set(im2col));
+            for path in paths() {
+                FORCE.with(|f| f.set(Some(path)));
                 let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
-                super::NO_TILES.with(|f| f.set(false));
+                FORCE.with(|f| f.set(None));
                 assert_eq!(ours.len(), want.len());
                 for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
                     assert!(
                         (a - b).abs() < 1e-4,
                         "case {h}x{w}x{c} → {filters} (k {k:?}, groups {groups}, stride {stride}, \
-                         dilation {dilation}, same {same}, im2col {im2col}): value {i}: {a} vs {b}"
+                         dilation {dilation}, same {same}, path {path:?}): value {i}: {a} vs {b}"
                     );
                 }
             }
@@ -697,6 +690,13 @@ mod tests {
             (1, 3, 3, 2, 17, [3, 3], 1, 2, 1, true),
             (5, 33, 31, 16, 48, [3, 3], 4, 1, 1, false),
             (1, 6, 6, 130, 8, [3, 3], 1, 1, 1, true), // deeper than the tiled kernel takes
+            // The AVX-512 tiles: 16, 32 and 64 filters a block, full and partial blocks,
+            // several blocks, whole rows of taps as one run and taps one by one.
+            (1, 20, 19, 3, 16, [3, 3], 1, 1, 1, true),
+            (1, 16, 16, 64, 128, [3, 3], 1, 1, 1, true),
+            (2, 9, 11, 8, 100, [3, 3], 1, 1, 1, true),
+            (1, 12, 12, 16, 70, [3, 3], 2, 2, 1, true),
+            (1, 11, 13, 5, 29, [3, 3], 1, 1, 2, false),
         ]);
     }
 }

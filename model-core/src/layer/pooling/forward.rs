@@ -28,7 +28,7 @@ pub(crate) fn pooling(c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
     let (w, channels) = window(c, &s.input, &s.output);
     let max = c.op == PoolOp::Max;
     let (in_len, out_len) = (elements(&s.input).max(1), elements(&s.output).max(1));
-    let pool = |(xs, ys): (&[f32], &mut [f32])| pool_sample(&w, channels, max, xs, ys);
+    let pool = |(xs, ys): (&[f32], &mut [f32])| pool_fastest(&w, channels, max, xs, ys);
     // Samples are independent: big batches use every core.
     if threads_for(s.batch * out_len * w.taps()) > 1 {
         x.par_chunks_exact(in_len)
@@ -38,6 +38,80 @@ pub(crate) fn pooling(c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
         x.chunks_exact(in_len)
             .zip(y.chunks_exact_mut(out_len))
             .for_each(pool);
+    }
+}
+
+/// [`pool_sample`], or where the CPU has AVX-512 and the window at most [`MAX_TAPS`] cells,
+/// [`pool_sample_avx512`] (the crate is built for baseline x86-64, whose vectors hold four
+/// values).
+fn pool_fastest(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if w.taps() <= MAX_TAPS && std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { pool_sample_avx512(w, channels, max, xs, ys) };
+    }
+    pool_sample(w, channels, max, xs, ys)
+}
+
+/// The largest window [`pool_sample_avx512`] takes (its offsets live on the stack).
+const MAX_TAPS: usize = 64;
+
+/// [`pool_sample`] with each 16-channel block of an output position in one register while
+/// the window's cells are combined in the same order: the same results, bit for bit.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn pool_sample_avx512(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let [d, h, wd] = w.size;
+    let c = channels;
+    assert!(w.taps() <= MAX_TAPS && xs.len() >= d * h * wd * c && c > 0);
+    let mut offsets = [0usize; MAX_TAPS];
+    for (row, out) in ys.chunks_exact_mut(c).enumerate() {
+        let (od, oh, ow) = (
+            row / (w.out[1] * w.out[2]),
+            (row / w.out[2]) % w.out[1],
+            row % w.out[2],
+        );
+        // The window's cells inside the input, in `pool_sample`'s order.
+        let mut n = 0;
+        for kd in 0..w.kernel[0] {
+            let Some(id) = w.source(0, od, kd) else {
+                continue;
+            };
+            for kh in 0..w.kernel[1] {
+                let Some(ih) = w.source(1, oh, kh) else {
+                    continue;
+                };
+                for kw in 0..w.kernel[2] {
+                    if let Some(iw) = w.source(2, ow, kw) {
+                        offsets[n] = ((id * h + ih) * wd + iw) * c;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        let inv = _mm512_set1_ps(if n > 0 { 1.0 / n as f32 } else { 1.0 });
+        for j0 in (0..c).step_by(16) {
+            // Lanes outside the mask are neither read nor written.
+            let mask = ((1u32 << (c - j0).min(16)) - 1) as u16;
+            let mut acc = _mm512_set1_ps(if max { f32::MIN } else { 0.0 });
+            for &o in &offsets[..n] {
+                let v = _mm512_maskz_loadu_ps(mask, xs.as_ptr().add(o + j0));
+                // `vmaxps(v, acc)` is `if v > acc { v } else { acc }`: NaN never replaces.
+                acc = if max {
+                    _mm512_max_ps(v, acc)
+                } else {
+                    _mm512_add_ps(acc, v)
+                };
+            }
+            if !max {
+                acc = _mm512_mul_ps(acc, inv);
+            }
+            _mm512_mask_storeu_ps(out.as_mut_ptr().add(j0), mask, acc);
+        }
     }
 }
 
@@ -110,6 +184,64 @@ pub(crate) fn global(c: &GlobalPooling, s: &Step, x: &[f32], y: &mut [f32]) {
         if !max && positions > 0 {
             let inv = 1.0 / positions as f32;
             ys.iter_mut().for_each(|a| *a *= inv);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_avx512_path_matches_the_portable_one_bit_for_bit_but_nan_payloads() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        // (size, out, kernel, stride, pad): windows inside, windows past the end, padding
+        // before, overlapping windows, a 3-D window.
+        let cases: [([usize; 3], [usize; 3], [usize; 3], [usize; 3], [usize; 3]); 5] = [
+            ([1, 8, 8], [1, 4, 4], [1, 2, 2], [1, 2, 2], [0; 3]),
+            ([1, 7, 9], [1, 3, 4], [1, 3, 3], [1, 2, 2], [0; 3]),
+            ([1, 7, 7], [1, 4, 4], [1, 2, 2], [1, 2, 2], [0, 1, 1]),
+            ([1, 6, 5], [1, 6, 5], [1, 3, 3], [1, 1, 1], [0, 1, 1]),
+            ([3, 4, 4], [2, 2, 2], [2, 2, 2], [1, 2, 2], [0; 3]),
+        ];
+        for (size, out, kernel, stride, pad) in cases {
+            let w = Window {
+                size,
+                out,
+                kernel,
+                stride,
+                dilation: [1; 3],
+                pad,
+            };
+            for channels in [1, 5, 16, 17, 40] {
+                let n_in = size.iter().product::<usize>() * channels;
+                // NaN, infinities and negative zero among ordinary values.
+                let xs: Vec<f32> = (0..n_in)
+                    .map(|i| match i % 23 {
+                        3 => f32::NAN,
+                        7 => f32::NEG_INFINITY,
+                        11 => f32::INFINITY,
+                        13 => -0.0,
+                        _ => ((i * 37) % 101) as f32 / 50.0 - 1.0,
+                    })
+                    .collect();
+                let n_out = out.iter().product::<usize>() * channels;
+                for max in [true, false] {
+                    let (mut want, mut got) = (vec![7.0; n_out], vec![7.0; n_out]);
+                    pool_sample(&w, channels, max, &xs, &mut want);
+                    // SAFETY: the CPU has AVX-512F (checked above).
+                    unsafe { pool_sample_avx512(&w, channels, max, &xs, &mut got) };
+                    for (i, (a, b)) in want.iter().zip(&got).enumerate() {
+                        assert!(
+                            a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan(),
+                            "{size:?} k {kernel:?} channels {channels} max {max}: value {i}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

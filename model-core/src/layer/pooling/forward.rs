@@ -28,9 +28,19 @@ pub(crate) fn pooling(c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
     let (w, channels) = window(c, &s.input, &s.output);
     let max = c.op == PoolOp::Max;
     let (in_len, out_len) = (elements(&s.input).max(1), elements(&s.output).max(1));
-    let pool = |(xs, ys): (&[f32], &mut [f32])| pool_fastest(&w, channels, max, xs, ys);
-    // Samples are independent: big batches use every core.
-    if threads_for(s.batch * out_len * w.taps()) > 1 {
+    let pool = |(xs, ys): (&[f32], &mut [f32])| pool_fastest(&w, channels, max, xs, 0, ys);
+    // Samples are independent: big batches use every core; smaller ones than the threads
+    // split each sample's output positions between them.
+    let threads = threads_for(s.batch * out_len * w.taps());
+    if threads > 1 && s.batch < threads {
+        let rows = w.positions().div_ceil(threads).max(1);
+        let c = channels.max(1);
+        for (xs, ys) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
+            ys.par_chunks_mut(rows * c)
+                .enumerate()
+                .for_each(|(t, ys)| pool_fastest(&w, channels, max, xs, t * rows, ys));
+        }
+    } else if threads > 1 {
         x.par_chunks_exact(in_len)
             .zip(y.par_chunks_exact_mut(out_len))
             .for_each(pool);
@@ -44,13 +54,13 @@ pub(crate) fn pooling(c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
 /// [`pool_sample`], or where the CPU has AVX-512 and the window at most [`MAX_TAPS`] cells,
 /// [`pool_sample_avx512`] (the crate is built for baseline x86-64, whose vectors hold four
 /// values).
-fn pool_fastest(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32]) {
+fn pool_fastest(w: &Window, channels: usize, max: bool, xs: &[f32], first: usize, ys: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if w.taps() <= MAX_TAPS && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { pool_sample_avx512(w, channels, max, xs, ys) };
+        return unsafe { pool_sample_avx512(w, channels, max, xs, first, ys) };
     }
-    pool_sample(w, channels, max, xs, ys)
+    pool_sample(w, channels, max, xs, first, ys)
 }
 
 /// The largest window [`pool_sample_avx512`] takes (its offsets live on the stack).
@@ -63,13 +73,20 @@ const MAX_TAPS: usize = 64;
 /// The CPU must support AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn pool_sample_avx512(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32]) {
+unsafe fn pool_sample_avx512(
+    w: &Window,
+    channels: usize,
+    max: bool,
+    xs: &[f32],
+    first: usize,
+    ys: &mut [f32],
+) {
     use std::arch::x86_64::*;
     let [d, h, wd] = w.size;
     let c = channels;
     assert!(w.taps() <= MAX_TAPS && xs.len() >= d * h * wd * c && c > 0);
     let mut offsets = [0usize; MAX_TAPS];
-    for (row, out) in ys.chunks_exact_mut(c).enumerate() {
+    for (row, out) in (first..).zip(ys.chunks_exact_mut(c)) {
         let (od, oh, ow) = (
             row / (w.out[1] * w.out[2]),
             (row / w.out[2]) % w.out[1],
@@ -115,10 +132,11 @@ unsafe fn pool_sample_avx512(w: &Window, channels: usize, max: bool, xs: &[f32],
     }
 }
 
-/// One sample: each output position's window, per channel.
-fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], ys: &mut [f32]) {
+/// One sample's output positions from `first` (as many as `ys` holds): each output
+/// position's window, per channel.
+fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], first: usize, ys: &mut [f32]) {
     let [_, h, wd] = w.size;
-    for (row, acc) in ys.chunks_exact_mut(channels.max(1)).enumerate() {
+    for (row, acc) in (first..).zip(ys.chunks_exact_mut(channels.max(1))) {
         let (od, oh, ow) = (
             row / (w.out[1] * w.out[2]),
             (row / w.out[2]) % w.out[1],
@@ -231,9 +249,13 @@ mod tests {
                 let n_out = out.iter().product::<usize>() * channels;
                 for max in [true, false] {
                     let (mut want, mut got) = (vec![7.0; n_out], vec![7.0; n_out]);
-                    pool_sample(&w, channels, max, &xs, &mut want);
-                    // SAFETY: the CPU has AVX-512F (checked above).
-                    unsafe { pool_sample_avx512(&w, channels, max, &xs, &mut got) };
+                    pool_sample(&w, channels, max, &xs, 0, &mut want);
+                    // SAFETY: the CPU has AVX-512F (checked above). In two parts, the
+                    // second from its first position.
+                    let half = out.iter().product::<usize>() / 2 * channels;
+                    let (lo, hi) = got.split_at_mut(half);
+                    unsafe { pool_sample_avx512(&w, channels, max, &xs, 0, lo) };
+                    unsafe { pool_sample_avx512(&w, channels, max, &xs, half / channels, hi) };
                     for (i, (a, b)) in want.iter().zip(&got).enumerate() {
                         assert!(
                             a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan(),

@@ -251,25 +251,29 @@ fn pad(plan: &Plan, w: &Window, x: &[f32], padded: &mut [f32]) {
     let in_len = d * h * wd * c;
     let row = pw * c;
     let pad_len = plan.padded_len();
-    let copy = |(xs, ps): (&[f32], &mut [f32])| {
-        for (r, dst) in ps.chunks_exact_mut(row).enumerate() {
-            let (id, ih) = (r / ph, r % ph);
-            match (id.checked_sub(w.pad[0]), ih.checked_sub(w.pad[1])) {
-                (Some(sd), Some(sh)) if sd < d && sh < h => {
-                    let left = w.pad[2] * c;
-                    dst[..left].fill(0.0);
-                    dst[left..left + wd * c]
-                        .copy_from_slice(&xs[(sd * h + sh) * wd * c..][..wd * c]);
-                    dst[left + wd * c..].fill(0.0);
-                }
-                _ => dst.fill(0.0),
+    let copy = |xs: &[f32], r: usize, dst: &mut [f32]| {
+        let (id, ih) = (r / ph, r % ph);
+        match (id.checked_sub(w.pad[0]), ih.checked_sub(w.pad[1])) {
+            (Some(sd), Some(sh)) if sd < d && sh < h => {
+                let left = w.pad[2] * c;
+                dst[..left].fill(0.0);
+                dst[left..left + wd * c].copy_from_slice(&xs[(sd * h + sh) * wd * c..][..wd * c]);
+                dst[left + wd * c..].fill(0.0);
             }
+            _ => dst.fill(0.0),
         }
     };
+    // Rows of each sample split between the threads, so that a batch of one uses them too.
     use rayon::prelude::*;
-    x.par_chunks_exact(in_len.max(1))
-        .zip(padded.par_chunks_exact_mut(pad_len.max(1)))
-        .for_each(copy);
+    for (xs, ps) in x
+        .chunks_exact(in_len.max(1))
+        .zip(padded.chunks_exact_mut(pad_len.max(1)))
+    {
+        ps.par_chunks_exact_mut(row.max(1))
+            .with_min_len(8)
+            .enumerate()
+            .for_each(|(r, dst)| copy(xs, r, dst));
+    }
 }
 
 /// What a thread needs to compute any range of output positions.

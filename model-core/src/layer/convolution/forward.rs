@@ -471,7 +471,7 @@ pub(crate) fn depthwise(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::tiled::{Isa, FORCE};
     use crate::layer::{test_layer, Kind, Layer};
     use crate::runtime::{init_model, predict};

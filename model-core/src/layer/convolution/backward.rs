@@ -71,9 +71,9 @@ pub(crate) fn backward(c: &Conv, p: &Step, g: Grad) {
     let dz: &[f32] = if linear_output || c.activation == Activation::Linear {
         dy
     } else {
-        scratch.resize(dy.len(), 0.0);
-        activation::backward(c.activation, &cache.a, y, dy, scratch, p.output.last());
-        scratch
+        let dz = grown(scratch, dy.len());
+        activation::backward(c.activation, &cache.a, y, dy, dz, p.output.last());
+        dz
     };
     match c.op {
         ConvOp::Depthwise => {

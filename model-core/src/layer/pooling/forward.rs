@@ -54,7 +54,14 @@ pub(crate) fn pooling(c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
 /// [`pool_sample`], or where the CPU has AVX-512 and the window at most [`MAX_TAPS`] cells,
 /// [`pool_sample_avx512`] (the crate is built for baseline x86-64, whose vectors hold four
 /// values).
-fn pool_fastest(w: &Window, channels: usize, max: bool, xs: &[f32], first: usize, ys: &mut [f32]) {
+pub(crate) fn pool_fastest(
+    w: &Window,
+    channels: usize,
+    max: bool,
+    xs: &[f32],
+    first: usize,
+    ys: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     if w.taps() <= MAX_TAPS && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has the features the function is compiled for.

@@ -401,20 +401,19 @@ impl Job<'_> {
     }
 }
 
-/// Runs the convolution on `batch` samples: `scratch` holds [`Plan::scratch_len`] values.
+/// Packs the kernel and pads the input into `scratch` ([`Plan::scratch_len`] values), and
+/// returns the job that computes any range of output positions.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn convolve(
+fn prepare<'a>(
     plan: &Plan,
-    w: &Window,
+    w: &'a Window,
     batch: usize,
     kernel: &[f32],
-    bias: Option<&[f32]>,
+    bias: Option<&'a [f32]>,
     activation: Activation,
-    x: &[f32],
-    y: &mut [f32],
-    scratch: &mut [f32],
-    threads: usize,
-) {
+    x: &'a [f32],
+    scratch: &'a mut [f32],
+) -> Job<'a> {
     let (packed, rest) = scratch.split_at_mut(plan.packed_len(w));
     pack(plan, w.taps(), kernel, packed);
     let (input, sample_len) = if plan.pads {
@@ -448,16 +447,34 @@ pub(super) fn convolve(
         w,
         x: input,
         sample_len,
-        packed,
+        packed: &*packed,
         bias,
         taps,
         run,
         relu: activation == Activation::Relu,
     };
+    job.check(batch * w.positions());
+    job
+}
+
+/// Runs the convolution on `batch` samples: `scratch` holds [`Plan::scratch_len`] values.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn convolve(
+    plan: &Plan,
+    w: &Window,
+    batch: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    activation: Activation,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+    threads: usize,
+) {
+    let job = prepare(plan, w, batch, kernel, bias, activation, x, scratch);
     let f = plan.filters;
     let pixels = plan.pixels();
     let total = batch * w.positions();
-    job.check(total);
     if threads <= 1 || total <= pixels {
         job.run(0, y, activation);
         return;
@@ -468,4 +485,53 @@ pub(super) fn convolve(
     y.par_chunks_mut(share * f)
         .enumerate()
         .for_each(|(t, ys)| job.run(t * share, ys, activation));
+}
+
+/// The convolution a band of output positions at a time, each band handed to `then` while
+/// it is in cache: band `j` is the `band` positions from `first(j)`, and `then` turns it
+/// into the `out_band` values of `out` from `j · out_band` (a pooling layer's output
+/// rows, which then never leave the cache as convolution outputs). Bands are split
+/// between `threads`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn convolve_bands(
+    plan: &Plan,
+    w: &Window,
+    batch: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    activation: Activation,
+    x: &[f32],
+    scratch: &mut [f32],
+    threads: usize,
+    band: usize,
+    first: impl Fn(usize) -> usize + Sync,
+    out: &mut [f32],
+    out_band: usize,
+    then: impl Fn(&[f32], &mut [f32]) + Sync,
+) {
+    let job = prepare(plan, w, batch, kernel, bias, activation, x, scratch);
+    let f = plan.filters;
+    let bands = out.len() / out_band.max(1);
+    let total = batch * w.positions();
+    let run = |j0: usize, outs: &mut [f32]| {
+        let mut conv = vec![0f32; band * f];
+        for (j, o) in (j0..).zip(outs.chunks_exact_mut(out_band)) {
+            let q = first(j);
+            assert!(
+                q + band <= total,
+                "band {j} past the convolution's output: {q} + {band} > {total}"
+            );
+            job.run(q, &mut conv, activation);
+            then(&conv, o);
+        }
+    };
+    if threads <= 1 || bands <= 1 {
+        run(0, out);
+        return;
+    }
+    let share = bands.div_ceil(threads);
+    use rayon::prelude::*;
+    out.par_chunks_mut(share * out_band)
+        .enumerate()
+        .for_each(|(t, outs)| run(t * share, outs));
 }

@@ -93,6 +93,37 @@ unsafe fn pool_sample_avx512(
     let c = channels;
     assert!(w.taps() <= MAX_TAPS && xs.len() >= d * h * wd * c && c > 0);
     let mut offsets = [0usize; MAX_TAPS];
+    // Every window inside the input (no padding reached): the same cells at a step from
+    // one position to the next, without dividing for each position.
+    let inside = (0..3)
+        .all(|a| w.pad[a] == 0 && (w.out[a].max(1) - 1) * w.stride[a] + w.kernel[a] <= w.size[a]);
+    if inside {
+        let mut n = 0;
+        for kd in 0..w.kernel[0] {
+            for kh in 0..w.kernel[1] {
+                for kw in 0..w.kernel[2] {
+                    offsets[n] = ((kd * h + kh) * wd + kw) * c;
+                    n += 1;
+                }
+            }
+        }
+        let [od_n, oh_n, ow_n] = w.out;
+        let (mut od, mut oh, mut ow) = (first / (oh_n * ow_n), (first / ow_n) % oh_n, first % ow_n);
+        for out in ys.chunks_exact_mut(c) {
+            let base = ((od * w.stride[0] * h + oh * w.stride[1]) * wd + ow * w.stride[2]) * c;
+            combine(&xs[base..], &offsets[..n], max, out);
+            ow += 1;
+            if ow == ow_n {
+                ow = 0;
+                oh += 1;
+                if oh == oh_n {
+                    oh = 0;
+                    od = (od + 1) % od_n.max(1);
+                }
+            }
+        }
+        return;
+    }
     for (row, out) in (first..).zip(ys.chunks_exact_mut(c)) {
         let (od, oh, ow) = (
             row / (w.out[1] * w.out[2]),
@@ -117,25 +148,39 @@ unsafe fn pool_sample_avx512(
                 }
             }
         }
-        let inv = _mm512_set1_ps(if n > 0 { 1.0 / n as f32 } else { 1.0 });
-        for j0 in (0..c).step_by(16) {
-            // Lanes outside the mask are neither read nor written.
-            let mask = ((1u32 << (c - j0).min(16)) - 1) as u16;
-            let mut acc = _mm512_set1_ps(if max { f32::MIN } else { 0.0 });
-            for &o in &offsets[..n] {
-                let v = _mm512_maskz_loadu_ps(mask, xs.as_ptr().add(o + j0));
-                // `vmaxps(v, acc)` is `if v > acc { v } else { acc }`: NaN never replaces.
-                acc = if max {
-                    _mm512_max_ps(v, acc)
-                } else {
-                    _mm512_add_ps(acc, v)
-                };
-            }
-            if !max {
-                acc = _mm512_mul_ps(acc, inv);
-            }
-            _mm512_mask_storeu_ps(out.as_mut_ptr().add(j0), mask, acc);
+        combine(xs, &offsets[..n], max, out);
+    }
+}
+
+/// One output position: `out[j]` combines `xs[o + j]` over the offsets `o`, in order.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `o + out.len() <= xs.len()` for every offset.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn combine(xs: &[f32], offsets: &[usize], max: bool, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let c = out.len();
+    let n = offsets.len();
+    let inv = _mm512_set1_ps(if n > 0 { 1.0 / n as f32 } else { 1.0 });
+    for j0 in (0..c).step_by(16) {
+        // Lanes outside the mask are neither read nor written.
+        let mask = ((1u32 << (c - j0).min(16)) - 1) as u16;
+        let mut acc = _mm512_set1_ps(if max { f32::MIN } else { 0.0 });
+        for &o in offsets {
+            let v = _mm512_maskz_loadu_ps(mask, xs.as_ptr().add(o + j0));
+            // `vmaxps(v, acc)` is `if v > acc { v } else { acc }`: NaN never replaces.
+            acc = if max {
+                _mm512_max_ps(v, acc)
+            } else {
+                _mm512_add_ps(acc, v)
+            };
         }
+        if !max {
+            acc = _mm512_mul_ps(acc, inv);
+        }
+        _mm512_mask_storeu_ps(out.as_mut_ptr().add(j0), mask, acc);
     }
 }
 

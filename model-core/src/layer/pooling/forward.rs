@@ -88,7 +88,6 @@ unsafe fn pool_sample_avx512(
     first: usize,
     ys: &mut [f32],
 ) {
-    use std::arch::x86_64::*;
     let [d, h, wd] = w.size;
     let c = channels;
     assert!(w.taps() <= MAX_TAPS && xs.len() >= d * h * wd * c && c > 0);
@@ -270,7 +269,8 @@ mod tests {
         }
         // (size, out, kernel, stride, pad): windows inside, windows past the end, padding
         // before, overlapping windows, a 3-D window.
-        let cases: [([usize; 3], [usize; 3], [usize; 3], [usize; 3], [usize; 3]); 5] = [
+        type Case = ([usize; 3], [usize; 3], [usize; 3], [usize; 3], [usize; 3]);
+        let cases: [Case; 5] = [
             ([1, 8, 8], [1, 4, 4], [1, 2, 2], [1, 2, 2], [0; 3]),
             ([1, 7, 9], [1, 3, 4], [1, 3, 3], [1, 2, 2], [0; 3]),
             ([1, 7, 7], [1, 4, 4], [1, 2, 2], [1, 2, 2], [0, 1, 1]),

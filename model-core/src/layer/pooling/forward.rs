@@ -124,29 +124,12 @@ unsafe fn pool_sample_avx512(
         return;
     }
     for (row, out) in (first..).zip(ys.chunks_exact_mut(c)) {
-        let (od, oh, ow) = (
-            row / (w.out[1] * w.out[2]),
-            (row / w.out[2]) % w.out[1],
-            row % w.out[2],
-        );
         // The window's cells inside the input, in `pool_sample`'s order.
         let mut n = 0;
-        for kd in 0..w.kernel[0] {
-            let Some(id) = w.source(0, od, kd) else {
-                continue;
-            };
-            for kh in 0..w.kernel[1] {
-                let Some(ih) = w.source(1, oh, kh) else {
-                    continue;
-                };
-                for kw in 0..w.kernel[2] {
-                    if let Some(iw) = w.source(2, ow, kw) {
-                        offsets[n] = ((id * h + ih) * wd + iw) * c;
-                        n += 1;
-                    }
-                }
-            }
-        }
+        cells(w, row, |cell| {
+            offsets[n] = cell * c;
+            n += 1;
+        });
         combine(xs, &offsets[..n], max, out);
     }
 }
@@ -183,45 +166,53 @@ unsafe fn combine(xs: &[f32], offsets: &[usize], max: bool, out: &mut [f32]) {
     }
 }
 
+/// Calls `f` with the index (`(id · h + ih) · w + iw`, in positions) of each cell of output
+/// position `row`'s window that lies inside the input, depth, then height, then width.
+#[inline(always)]
+fn cells(w: &Window, row: usize, mut f: impl FnMut(usize)) {
+    let [_, h, wd] = w.size;
+    let (od, oh, ow) = (
+        row / (w.out[1] * w.out[2]),
+        (row / w.out[2]) % w.out[1],
+        row % w.out[2],
+    );
+    for kd in 0..w.kernel[0] {
+        let Some(id) = w.source(0, od, kd) else {
+            continue;
+        };
+        for kh in 0..w.kernel[1] {
+            let Some(ih) = w.source(1, oh, kh) else {
+                continue;
+            };
+            for kw in 0..w.kernel[2] {
+                if let Some(iw) = w.source(2, ow, kw) {
+                    f((id * h + ih) * wd + iw);
+                }
+            }
+        }
+    }
+}
+
 /// One sample's output positions from `first` (as many as `ys` holds): each output
 /// position's window, per channel.
 fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], first: usize, ys: &mut [f32]) {
-    let [_, h, wd] = w.size;
     for (row, acc) in (first..).zip(ys.chunks_exact_mut(channels.max(1))) {
-        let (od, oh, ow) = (
-            row / (w.out[1] * w.out[2]),
-            (row / w.out[2]) % w.out[1],
-            row % w.out[2],
-        );
         // TensorFlow's max pooling starts from the lowest finite value and only a larger
         // value replaces it: NaN never does, and a window of NaN and -inf gives f32::MIN.
         acc.fill(if max { f32::MIN } else { 0.0 });
         let mut count = 0usize;
-        for kd in 0..w.kernel[0] {
-            let Some(id) = w.source(0, od, kd) else {
-                continue;
-            };
-            for kh in 0..w.kernel[1] {
-                let Some(ih) = w.source(1, oh, kh) else {
-                    continue;
-                };
-                for kw in 0..w.kernel[2] {
-                    let Some(iw) = w.source(2, ow, kw) else {
-                        continue;
-                    };
-                    let src = &xs[((id * h + ih) * wd + iw) * channels..][..channels];
-                    if max {
-                        // A plain comparison, which compiles to the vector maximum.
-                        acc.iter_mut()
-                            .zip(src)
-                            .for_each(|(a, &v)| *a = if v > *a { v } else { *a });
-                    } else {
-                        acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
-                    }
-                    count += 1;
-                }
+        cells(w, row, |cell| {
+            let src = &xs[cell * channels..][..channels];
+            if max {
+                // A plain comparison, which compiles to the vector maximum.
+                acc.iter_mut()
+                    .zip(src)
+                    .for_each(|(a, &v)| *a = if v > *a { v } else { *a });
+            } else {
+                acc.iter_mut().zip(src).for_each(|(a, &v)| *a += v);
             }
-        }
+            count += 1;
+        });
         if !max && count > 0 {
             let inv = 1.0 / count as f32;
             acc.iter_mut().for_each(|a| *a *= inv);

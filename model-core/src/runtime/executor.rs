@@ -4,8 +4,9 @@
 use std::borrow::Borrow;
 
 use super::{batch_len, check_model, eval_output, grown, LayerWeights, RuntimeError};
+use crate::layer::convolution::forward::{forward_pooled, fuses};
 use crate::layer::ops::Step;
-use crate::layer::Layer;
+use crate::layer::{Config, Layer};
 use crate::shape::Shape;
 
 /// Buffers reused across calls of [`predict_into`]: two for the layers' outputs (each
@@ -156,22 +157,42 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
     let mut shape = input;
     let mut len = n_in;
     let mut current = Buffer::Input;
+    // A layer the one before it has already computed (a pooling fused into its convolution).
+    let mut done = None;
     for (i, layer) in layers.iter().enumerate() {
         let next = eval_output(layer, &shape).map_err(|e| e.at(i))?;
-        let next_len = batch_len(&next, batch).map_err(|e| e.at(i))?;
+        if done == Some(i) {
+            shape = next;
+            continue;
+        }
         let ops = layer.config.ops();
         if i != last && layer.reinterprets() {
             // Same values in the same order: the next layer reads them where they are.
             shape = next;
             continue;
         }
-        let (src, dst): (&[f32], &mut [f32]) = match (current, i == last) {
+        // A convolution followed by a pooling that tiles its output: both at once, the
+        // pooling's output written where it would have gone.
+        let pooled = match (&layer.config, layers.get(i + 1).map(|l| &l.config)) {
+            (Config::Conv(c), Some(Config::Pooling(p))) => {
+                let pooled = eval_output(&layers[i + 1], &next).map_err(|e| e.at(i + 1))?;
+                fuses(c, p, &shape, &next, &pooled).then_some(pooled)
+            }
+            _ => None,
+        };
+        let writes = if pooled.is_some() { i + 1 } else { i };
+        let next_len = batch_len(&next, batch).map_err(|e| e.at(i))?;
+        let out_len = match pooled {
+            Some(p) => batch_len(&p, batch).map_err(|e| e.at(i + 1))?,
+            None => next_len,
+        };
+        let (src, dst): (&[f32], &mut [f32]) = match (current, writes == last) {
             (Buffer::Input, true) => (x, &mut *out),
-            (Buffer::Input, false) => (x, &mut ping[..next_len]),
+            (Buffer::Input, false) => (x, &mut ping[..out_len]),
             (Buffer::Ping, true) => (&ping[..len], &mut *out),
-            (Buffer::Ping, false) => (&ping[..len], &mut pong[..next_len]),
+            (Buffer::Ping, false) => (&ping[..len], &mut pong[..out_len]),
             (Buffer::Pong, true) => (&pong[..len], &mut *out),
-            (Buffer::Pong, false) => (&pong[..len], &mut ping[..next_len]),
+            (Buffer::Pong, false) => (&pong[..len], &mut ping[..out_len]),
         };
         let s = Step {
             input: shape,
@@ -180,15 +201,26 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
             weights: &weights[i].borrow().tensors,
         };
         let need = ops.scratch_len(&shape, &next, batch);
-        ops.forward(&s, src, dst, grown(scratch_buf, need))
-            .map_err(|e| e.at(i))?;
+        let scratch = grown(scratch_buf, need);
+        match (&layer.config, layers.get(i + 1).map(|l| &l.config), pooled) {
+            (Config::Conv(c), Some(Config::Pooling(p)), Some(pooled)) => {
+                if !forward_pooled(c, p, &s, &pooled, src, dst, scratch) {
+                    // `fuses` said it would: a bug here, reported rather than ignored.
+                    return Err(
+                        RuntimeError::new("the fused convolution and pooling did not run").at(i),
+                    );
+                }
+                done = Some(i + 1);
+            }
+            _ => ops.forward(&s, src, dst, scratch).map_err(|e| e.at(i))?,
+        }
+        len = out_len;
         current = if current == Buffer::Ping {
             Buffer::Pong
         } else {
             Buffer::Ping
         };
         shape = next;
-        len = next_len;
     }
     Ok(())
 }

@@ -160,8 +160,10 @@ impl Tape {
                 self.acts[n].len()
             )));
         }
-        self.dy.clear();
-        self.dy.extend_from_slice(d_out);
+        // The two gradient buffers only grow (each layer's gradients overwrite the values
+        // they are handed), so that after the first step nothing is zeroed for nothing.
+        runtime::grown(&mut self.dy, d_out.len()).copy_from_slice(d_out);
+        let mut dy_len = d_out.len();
         for i in (0..n).rev() {
             let s = Step {
                 input: self.shapes[i],
@@ -171,14 +173,12 @@ impl Tape {
             };
             // The model's input needs no gradient.
             let want_dx = i > 0;
-            if want_dx {
-                self.dx.resize(s.in_len(), 0.0);
-            }
+            let dx_len = if want_dx { s.in_len() } else { 0 };
             let g = Grad {
                 x: if i == 0 { x } else { &self.acts[i] },
                 y: &self.acts[i + 1],
-                dy: &self.dy,
-                dx: want_dx.then_some(&mut self.dx[..]),
+                dy: &self.dy[..dy_len],
+                dx: want_dx.then(|| runtime::grown(&mut self.dx, dx_len)),
                 grads: &mut self.grads[i],
                 cache: &self.caches[i],
                 linear_output: linear_output && i + 1 == n,
@@ -190,6 +190,7 @@ impl Tape {
                 .backward(&s, g)
                 .map_err(|e| e.at(i))?;
             std::mem::swap(&mut self.dx, &mut self.dy);
+            dy_len = dx_len;
         }
         Ok(())
     }

@@ -5,6 +5,10 @@
 //! then adds `dcols` back onto the input positions they were read from (col2im, the
 //! adjoint of im2col).
 //!
+//! Where the tiled kernel runs (stride 1, no dilation, one group), the input gradient is
+//! instead a forward convolution through it: `dz`, padded all round, against the kernel
+//! turned half a turn with its channels and filters swapped ([`input_gradient_tiled`]).
+//!
 //! Big batches are split by samples over the cores: each thread has its own columns and
 //! its own partial kernel gradient, summed at the end; the input gradients of different
 //! samples do not overlap.
@@ -17,6 +21,7 @@
 use rayon::prelude::*;
 
 use super::forward::{conv_window, depthwise, scratch_len, Source};
+use super::tiled;
 use super::{Conv, ConvOp};
 use crate::layer::activation::backward::{self as activation, needs_input};
 use crate::layer::activation::forward::apply;
@@ -66,9 +71,9 @@ pub(crate) fn backward(c: &Conv, p: &Step, g: Grad) {
     let dz: &[f32] = if linear_output || c.activation == Activation::Linear {
         dy
     } else {
-        scratch.resize(dy.len(), 0.0);
-        activation::backward(c.activation, &cache.a, y, dy, scratch, p.output.last());
-        scratch
+        let dz = grown(scratch, dy.len());
+        activation::backward(c.activation, &cache.a, y, dy, dz, p.output.last());
+        dz
     };
     match c.op {
         ConvOp::Depthwise => {
@@ -115,6 +120,14 @@ pub(crate) fn backward(c: &Conv, p: &Step, g: Grad) {
     };
     let depth = w.taps() * g.cg;
     let kernel = &p.weights[0].data;
+    let mut dx = dx;
+    if groups == 1 {
+        if let Some(d) = dx.as_deref_mut() {
+            if input_gradient_tiled(&w, p.batch, channels, filters, kernel, dz, d) {
+                dx = None;
+            }
+        }
+    }
     let k_len = depth * filters;
     let threads = threads_for(p.batch * g.positions * depth * filters)
         .min(p.batch)
@@ -146,6 +159,79 @@ pub(crate) fn backward(c: &Conv, p: &Step, g: Grad) {
     for part in partial[k_len..].chunks_exact(k_len.max(1)) {
         dk.iter_mut().zip(part).for_each(|(a, &b)| *a += b);
     }
+}
+
+thread_local! {
+    /// [`input_gradient_tiled`]'s turned kernel and its convolution's scratch, kept between
+    /// calls (several megabytes for a batch, which a fresh allocation would fault in).
+    static TILED_SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `dx` of a stride-1, undilated, one-group convolution through the tiled forward kernel:
+/// `dx[i] = Σ_tap Σ_f dz[i - tap] · kernel[tap, c, f]`, which is the forward convolution of
+/// `dz` padded by `kernel - 1 - pad` before (and what the window needs after) with the
+/// kernel's taps reversed and its channels and filters swapped. Returns `false`, having
+/// done nothing, where the tiled kernel does not take it.
+fn input_gradient_tiled(
+    w: &Window,
+    batch: usize,
+    channels: usize,
+    filters: usize,
+    kernel: &[f32],
+    dz: &[f32],
+    dx: &mut [f32],
+) -> bool {
+    if w.stride != [1; 3] || w.dilation != [1; 3] || (0..3).any(|a| w.pad[a] >= w.kernel[a]) {
+        return false;
+    }
+    let full = Window {
+        size: w.out,
+        out: w.size,
+        kernel: w.kernel,
+        stride: [1; 3],
+        dilation: [1; 3],
+        pad: std::array::from_fn(|a| w.kernel[a] - 1 - w.pad[a]),
+    };
+    let Some(plan) = tiled::plan(&full, filters, 1, channels) else {
+        return false;
+    };
+    let taps = w.taps();
+    let k_len = taps * channels * filters;
+    let need = k_len + plan.scratch_len(&full, batch);
+    let mut run = |buffer: &mut Vec<f32>| {
+        let (turned, scratch) = grown(buffer, need).split_at_mut(k_len);
+        for t in 0..taps {
+            let (src, dst) = (
+                &kernel[t * channels * filters..],
+                &mut turned[(taps - 1 - t) * filters * channels..],
+            );
+            for c in 0..channels {
+                for f in 0..filters {
+                    dst[f * channels + c] = src[c * filters + f];
+                }
+            }
+        }
+        let macs = batch * full.positions() * k_len;
+        tiled::convolve(
+            &plan,
+            &full,
+            batch,
+            turned,
+            None,
+            Activation::Linear,
+            dz,
+            dx,
+            scratch,
+            threads_for(macs),
+        );
+    };
+    // A convolution nested in another on this thread (a rayon worker waiting inside one
+    // may take up another) gets a buffer of its own.
+    TILED_SCRATCH.with(|b| match b.try_borrow_mut() {
+        Ok(mut buffer) => run(&mut buffer),
+        Err(_) => run(&mut Vec::new()),
+    });
+    true
 }
 
 /// A convolution's sizes.
@@ -576,6 +662,26 @@ mod tests {
             &[3, 3, 3, 2],
             2,
         );
+    }
+
+    #[test]
+    fn the_input_gradient_on_every_path() {
+        // 'same' and 'valid', a 3-D window, filters that leave partial tiles: the input
+        // gradient through each tile kernel the CPU has and through im2col.
+        use crate::layer::convolution::forward::tests::paths;
+        use crate::layer::convolution::tiled::FORCE;
+        for path in paths() {
+            FORCE.with(|f| f.set(Some(path)));
+            let same = ("padding", Value::Str("same"));
+            check(conv(Kind::Conv2D, 5, ints(&[3, 3]), &[same]), &[7, 6, 3], 2);
+            check(conv(Kind::Conv2D, 17, ints(&[3, 2]), &[]), &[6, 5, 9], 2);
+            check(
+                conv(Kind::Conv3D, 3, ints(&[2, 2, 2]), &[same]),
+                &[3, 4, 3, 2],
+                2,
+            );
+            FORCE.with(|f| f.set(None));
+        }
     }
 
     #[test]

@@ -8,7 +8,9 @@ use super::tiled;
 use super::{Conv, ConvOp};
 use crate::layer::activation::forward::apply;
 use crate::layer::ops::Step;
+use crate::layer::pooling::forward::{pool_fastest, window as pooling_window};
 use crate::layer::window::Window;
+use crate::layer::{PoolOp, Pooling};
 use crate::runtime::elements;
 use crate::runtime::kernels::{add_bias, matmul, matmul_serial, threads_for, Mat};
 use crate::shape::Shape;
@@ -95,28 +97,13 @@ pub(crate) fn scratch_len(c: &Conv, input: &Shape, output: &Shape, batch: usize)
             if direct(&w, c.groups) {
                 return 0;
             }
-            if tiles(&w, channels, c.groups) {
-                return tiled::Plan::new(&w, channels, c.groups, c.filters).scratch_len(&w, batch);
+            if let Some(plan) = tiled::plan(&w, channels, c.groups, c.filters) {
+                return plan.scratch_len(&w, batch);
             }
             let (b, depth) = regular_blocks(&w, batch, channels, c.groups, c.filters);
             b.threads * b.rows * depth
         }
     }
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Tests set it to run the im2col path on a CPU where the tiled kernel would be taken.
-    static NO_TILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether this convolution runs through the tiled kernel (AVX2 and FMA, a moderate depth).
-fn tiles(w: &Window, channels: usize, groups: usize) -> bool {
-    #[cfg(test)]
-    if NO_TILES.with(|f| f.get()) {
-        return false;
-    }
-    tiled::suits(w, channels, groups)
 }
 
 /// A 1×1 convolution with stride 1 and one group is a plain product on the input.
@@ -209,8 +196,7 @@ fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
         return;
     }
     let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
-    if tiles(&w, channels, c.groups) {
-        let plan = tiled::Plan::new(&w, channels, c.groups, filters);
+    if let Some(plan) = tiled::plan(&w, channels, c.groups, filters) {
         let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * filters;
         tiled::convolve(
             &plan,
@@ -275,6 +261,93 @@ fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
             .enumerate()
             .for_each(|(t, (ys, cols))| run(t * share, ys, cols));
     }
+}
+
+/// A convolution and the pooling layer after it (`pool`, its output shape `pooled`) in one
+/// pass, when the convolution runs through the tiled kernel and the pooling windows tile
+/// its output without padding or overlap (Keras's default `MaxPooling2D(n)`): each band
+/// of output rows one pooled row needs is convolved into a buffer that stays in cache and
+/// pooled from there, so the convolution's full output is never written nor read back.
+/// The same values as the two layers one after the other, bit for bit. Returns `false`,
+/// having done nothing, for a pair that does not fuse.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_pooled(
+    c: &Conv,
+    pool: &Pooling,
+    s: &Step,
+    pooled: &Shape,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) -> bool {
+    let Some((w, p, plan)) = pooled_plan(c, pool, &s.input, &s.output, pooled) else {
+        return false;
+    };
+    let channels = s.input.last();
+    let ([_, _, ow], [_, kh, _], [_, poh, pow]) = (w.out, p.kernel, p.out);
+    // One pooled row: `kh` rows of the convolution's output.
+    let band = Window {
+        size: [1, kh, ow],
+        out: [1, 1, pow],
+        ..p
+    };
+    let positions = w.positions();
+    let macs = s.batch * positions * w.taps() * (channels / c.groups.max(1)) * c.filters;
+    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+    let max = pool.op == PoolOp::Max;
+    tiled::convolve_bands(
+        &plan,
+        &w,
+        s.batch,
+        &s.weights[0].data,
+        bias,
+        c.activation,
+        x,
+        &mut scratch[..plan.scratch_len(&w, s.batch)],
+        threads_for(macs),
+        kh * ow,
+        |j| (j / poh.max(1)) * positions + (j % poh.max(1)) * kh * ow,
+        y,
+        pow * c.filters,
+        |conv, out| pool_fastest(&band, c.filters, max, conv, 0, out),
+    );
+    true
+}
+
+/// Whether [`forward_pooled`] takes this pair.
+pub(crate) fn fuses(
+    c: &Conv,
+    pool: &Pooling,
+    input: &Shape,
+    output: &Shape,
+    pooled: &Shape,
+) -> bool {
+    pooled_plan(c, pool, input, output, pooled).is_some()
+}
+
+/// The convolution's window, the pooling's, and the tiled plan, for a pair that fuses.
+fn pooled_plan(
+    c: &Conv,
+    pool: &Pooling,
+    input: &Shape,
+    output: &Shape,
+    pooled: &Shape,
+) -> Option<(Window, Window, tiled::Plan)> {
+    if c.op != ConvOp::Regular || pool.rank != c.rank {
+        return None;
+    }
+    let w = conv_window(c, input, output);
+    let (p, _) = pooling_window(pool, output, pooled);
+    // Windows side by side, none past the output's end ('same' pooling pads after).
+    let tiles_output = p.stride == p.kernel
+        && p.pad == [0; 3]
+        && p.kernel[0] == 1
+        && (0..3).all(|a| p.out[a] * p.kernel[a] <= p.size[a]);
+    if direct(&w, c.groups) || w.out[0] != 1 || p.size != w.out || !tiles_output {
+        return None;
+    }
+    let plan = tiled::plan(&w, input.last(), c.groups, c.filters)?;
+    Some((w, p, plan))
 }
 
 /// `dst.copy_from_slice(src)`, without a call to `memcpy` for the few values of a narrow
@@ -487,7 +560,8 @@ pub(crate) fn depthwise(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use super::tiled::{Isa, FORCE};
     use crate::layer::{test_layer, Kind, Layer};
     use crate::runtime::{init_model, predict};
     use crate::shape::Shape;
@@ -579,6 +653,14 @@ mod tests {
         test_layer(Kind::Conv2D, &args)
     }
 
+    /// The paths this CPU runs: im2col (`None`) and each tile kernel it has.
+    pub(crate) fn paths() -> Vec<Option<Isa>> {
+        let kernels = [Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|i| i.available());
+        std::iter::once(None).chain(kernels.map(Some)).collect()
+    }
+
     #[test]
     fn causal_padding_sees_only_the_past() {
         let args = [
@@ -598,8 +680,8 @@ mod tests {
         assert_eq!(predict(&[layer], input, &weights, &x, 1).unwrap(), want);
     }
 
-    /// Our convolution of `x` against [`naive`], through the tiled kernel (where the CPU
-    /// has one) and through im2col and a product.
+    /// Our convolution of `x` against [`naive`], through each tile kernel the CPU has and
+    /// through im2col and a product.
     #[allow(clippy::type_complexity)]
     fn check_against_the_definition(
         cases: &[(
@@ -649,16 +731,103 @@ mod tests {
                 dilation,
                 same,
             );
-            for im2col in [false, true] {
-                super::NO_TILES.with(|f| f.set(im2col));
+            for path in paths() {
+                FORCE.with(|f| f.set(Some(path)));
                 let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
-                super::NO_TILES.with(|f| f.set(false));
+                FORCE.with(|f| f.set(None));
                 assert_eq!(ours.len(), want.len());
                 for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
                     assert!(
                         (a - b).abs() < 1e-4,
                         "case {h}x{w}x{c} → {filters} (k {k:?}, groups {groups}, stride {stride}, \
-                         dilation {dilation}, same {same}, im2col {im2col}): value {i}: {a} vs {b}"
+                         dilation {dilation}, same {same}, path {path:?}): value {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_convolution_fused_with_its_pooling_gives_the_two_layers_values() {
+        let dims = |v: i64| Value::Tuple(Box::leak(Box::new([Value::Int(v), Value::Int(v)])));
+        let pool = |kind: Kind, size: i64, extra: &[(&'static str, Value<'static>)]| {
+            let mut args = vec![("pool_size", dims(size))];
+            args.extend_from_slice(extra);
+            test_layer(kind, &args)
+        };
+        let tanh = |mut l: Layer| {
+            if let crate::layer::Config::Conv(c) = &mut l.config {
+                c.activation = crate::layer::Activation::Tanh;
+            }
+            l
+        };
+        // (conv, pooling, input, batch): max and average, windows that leave rows and
+        // columns over, ReLU and another activation, a strided convolution, a batch split
+        // between threads; and pairs that do not fuse (overlapping windows, padding).
+        let cases = [
+            (
+                conv2d(16, [3, 3], 1, 1, 1, "same"),
+                pool(Kind::MaxPooling2D, 2, &[]),
+                [16, 16, 3],
+                1,
+            ),
+            (
+                conv2d(32, [3, 3], 1, 1, 1, "valid"),
+                pool(Kind::MaxPooling2D, 3, &[]),
+                [13, 12, 5],
+                3,
+            ),
+            (
+                tanh(conv2d(20, [3, 3], 1, 1, 1, "same")),
+                pool(Kind::AveragePooling2D, 2, &[]),
+                [9, 11, 4],
+                2,
+            ),
+            (
+                conv2d(70, [3, 3], 1, 2, 1, "same"),
+                pool(Kind::MaxPooling2D, 2, &[]),
+                [21, 19, 6],
+                4,
+            ),
+            (
+                conv2d(8, [3, 3], 1, 1, 1, "same"),
+                pool(Kind::MaxPooling2D, 3, &[("strides", dims(2))]),
+                [12, 12, 3],
+                1,
+            ),
+            (
+                conv2d(8, [3, 3], 1, 1, 1, "same"),
+                pool(Kind::MaxPooling2D, 2, &[("padding", Value::Str("same"))]),
+                [7, 7, 3],
+                2,
+            ),
+        ];
+        for (conv, pooling, dims, batch) in cases {
+            let input = Shape::new(&dims);
+            let mut weights = init_model(&[conv, pooling], input, 3).unwrap();
+            weights[0].tensors[1]
+                .data
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = i as f32 * 0.01 - 0.1);
+            let x: Vec<f32> = (0..batch * dims.iter().product::<usize>())
+                .map(|i| match i % 97 {
+                    5 => f32::NAN,
+                    _ => ((i * 37) % 101) as f32 / 50.0 - 1.0,
+                })
+                .collect();
+            let mid_shape = crate::runtime::output_shape(&[conv], input).unwrap();
+            for path in paths() {
+                FORCE.with(|f| f.set(Some(path)));
+                let mid = predict(&[conv], input, &weights[..1], &x, batch).unwrap();
+                let want = predict(&[pooling], mid_shape, &weights[1..], &mid, batch).unwrap();
+                let got = predict(&[conv, pooling], input, &weights, &x, batch).unwrap();
+                FORCE.with(|f| f.set(None));
+                assert_eq!(got.len(), want.len());
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan(),
+                        "{dims:?} batch {batch} path {path:?}: value {i}: {a} vs {b}"
                     );
                 }
             }
@@ -697,6 +866,13 @@ mod tests {
             (1, 3, 3, 2, 17, [3, 3], 1, 2, 1, true),
             (5, 33, 31, 16, 48, [3, 3], 4, 1, 1, false),
             (1, 6, 6, 130, 8, [3, 3], 1, 1, 1, true), // deeper than the tiled kernel takes
+            // The AVX-512 tiles: 16, 32 and 64 filters a block, full and partial blocks,
+            // several blocks, whole rows of taps as one run and taps one by one.
+            (1, 20, 19, 3, 16, [3, 3], 1, 1, 1, true),
+            (1, 16, 16, 64, 128, [3, 3], 1, 1, 1, true),
+            (2, 9, 11, 8, 100, [3, 3], 1, 1, 1, true),
+            (1, 12, 12, 16, 70, [3, 3], 2, 2, 1, true),
+            (1, 11, 13, 5, 29, [3, 3], 1, 1, 2, false),
         ]);
     }
 }

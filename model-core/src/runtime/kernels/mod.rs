@@ -3,6 +3,11 @@
 
 use crate::shape::MAX_RANK;
 
+mod row;
+use row::row_times_matrix;
+#[cfg(test)]
+use row::TILE;
+
 /// Products with at least this many multiply-accumulates use every core; smaller ones stay
 /// on the calling thread, where the hand-off would cost more than it saves (on the project's
 /// 2-core machine, 1×784×128 runs faster on one thread, 64×784×128 faster on two).
@@ -105,7 +110,7 @@ fn product(
         }
         return;
     }
-    if m == 1 && b.cs == 1 && row_times_matrix(k, n, a, b, &mut c[..n], accumulate) {
+    if m == 1 && b.cs == 1 && row_times_matrix(k, n, a, b, &mut c[..n], accumulate, threaded) {
         return;
     }
     let parallelism = if threaded {
@@ -138,63 +143,6 @@ fn product(
             false,
             parallelism,
         );
-    }
-}
-
-/// Output columns one pass of [`row_times_matrix`] keeps in registers: eight 8-lane
-/// accumulators.
-const TILE: usize = 64;
-
-/// `c (+)= a · b` for a single row `a` (batch-1 dense layers, recurrent steps), `b` with
-/// unit column stride: one pass over `b`'s rows per tile of [`TILE`] columns, the
-/// accumulators in registers. `gemm` packs `b` first, which costs more than the product at
-/// this size. Returns `false` (and does nothing) where AVX2 and FMA are not available.
-fn row_times_matrix(k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], accumulate: bool) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for (checked just
-        // above); the function itself only indexes slices.
-        unsafe { row_times_matrix_fma(k, n, a, b, c, accumulate) };
-        return true;
-    }
-    let _ = (k, n, a, b, c, accumulate);
-    false
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn row_times_matrix_fma(k: usize, n: usize, a: Mat, b: Mat, c: &mut [f32], accumulate: bool) {
-    let x = |p: usize| a.data[p * a.cs];
-    let mut j0 = 0;
-    while j0 < n {
-        let width = TILE.min(n - j0);
-        let mut acc = [0f32; TILE];
-        if width == TILE {
-            for p in 0..k {
-                let xv = x(p);
-                let row: &[f32; TILE] = b.data[p * b.rs + j0..][..TILE]
-                    .try_into()
-                    .expect("a full tile");
-                for j in 0..TILE {
-                    acc[j] = xv.mul_add(row[j], acc[j]);
-                }
-            }
-        } else {
-            for p in 0..k {
-                let xv = x(p);
-                let row = &b.data[p * b.rs + j0..][..width];
-                for (acc, &bv) in acc.iter_mut().zip(row) {
-                    *acc = xv.mul_add(bv, *acc);
-                }
-            }
-        }
-        let out = &mut c[j0..j0 + width];
-        if accumulate {
-            out.iter_mut().zip(&acc).for_each(|(o, v)| *o += v);
-        } else {
-            out.copy_from_slice(&acc[..width]);
-        }
-        j0 += width;
     }
 }
 

@@ -1,0 +1,99 @@
+//! The AVX-512 tiles: `P` positions × `V` 16-lane vectors of filters in `P · V` of the 32
+//! `zmm` registers, the inputs broadcast straight from memory into the multiply-adds, and
+//! partial blocks of filters stored through a lane mask.
+
+/// Whether the running CPU has the instructions [`tile`] is compiled for.
+pub(super) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// One tile of `P` positions × `16 · V` filters (see [`super::TileFn`] for the contract).
+///
+/// The accumulators are arrays indexed by constants in fully unrolled loops, which the
+/// compiler keeps in registers.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `base[i] + tap + run <= x.len()` for every base and
+/// tap.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let super::Tile {
+        x,
+        base,
+        taps,
+        run,
+        panel,
+        init,
+        relu,
+        stride,
+        count,
+        valid,
+    } = *t;
+    let lanes = 16 * V;
+    assert!(panel.len() >= taps.len() * run * lanes && count <= P && valid <= lanes);
+    assert!(base.len() >= P && init.len() >= lanes);
+    assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
+    let mut acc = [[_mm512_setzero_ps(); V]; P];
+    for j in 0..V {
+        let b = _mm512_loadu_ps(init.as_ptr().add(16 * j));
+        for row in acc.iter_mut() {
+            row[j] = b;
+        }
+    }
+    let xp = x.as_ptr();
+    let mut wp = panel.as_ptr();
+    let mut p = [xp; P];
+    for &tap in taps {
+        for i in 0..P {
+            p[i] = xp.add(base[i] + tap);
+        }
+        for c in 0..run {
+            let mut w = [_mm512_setzero_ps(); V];
+            for (j, w) in w.iter_mut().enumerate() {
+                *w = _mm512_loadu_ps(wp.add(16 * j));
+            }
+            wp = wp.add(lanes);
+            for i in 0..P {
+                let v = _mm512_set1_ps(*p[i].add(c));
+                for j in 0..V {
+                    acc[i][j] = _mm512_fmadd_ps(v, w[j], acc[i][j]);
+                }
+            }
+        }
+    }
+    if relu {
+        let zero = _mm512_setzero_ps();
+        for row in acc.iter_mut() {
+            for v in row.iter_mut() {
+                // `vmaxps` returns its second operand when either is NaN: NaN stays NaN,
+                // as in TensorFlow's relu.
+                *v = _mm512_max_ps(zero, *v);
+            }
+        }
+    }
+    // The lanes of each vector that hold one of the `valid` filters.
+    let mut masks = [0u16; V];
+    for (j, m) in masks.iter_mut().enumerate() {
+        let n = valid.saturating_sub(16 * j).min(16);
+        *m = ((1u32 << n) - 1) as u16;
+    }
+    let out = y.as_mut_ptr();
+    for (i, row) in acc.iter().enumerate().take(count) {
+        let o = out.add(i * stride);
+        for j in 0..V {
+            if masks[j] == u16::MAX {
+                _mm512_storeu_ps(o.add(16 * j), row[j]);
+            } else {
+                // Lanes outside the mask are neither written nor read.
+                _mm512_mask_storeu_ps(o.add(16 * j), masks[j], row[j]);
+            }
+        }
+    }
+}

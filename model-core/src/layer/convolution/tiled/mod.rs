@@ -1,0 +1,537 @@
+//! A direct convolution for x86-64: no im2col matrix. Each output tile of `pixels`
+//! positions × `lanes` filters lives in vector registers while the kernel walks the window's
+//! taps and channels, reading the input where it lies (a zero-padded copy of it for 'same'
+//! and 'causal' padding) and a panel of the kernel packed once per call. Bias and ReLU are
+//! applied before the tile is stored.
+//!
+//! Two kernels, chosen at run time: AVX-512 (`avx512.rs`: up to 32 registers, tiles sized
+//! to the block of filters) where the CPU has it, AVX2 + FMA (`avx2.rs`) elsewhere.
+//! Every dimension is a run-time argument; only the tiles are fixed. Callers take
+//! [`plan`]'s `None` as the signal to fall back to im2col and a matrix product.
+
+mod avx2;
+mod avx512;
+
+use crate::layer::window::Window;
+use crate::layer::Activation;
+
+/// The largest depth (`taps · channels per group`) taken here: the kernel's panel for one
+/// tile of filters (depth × lanes values, 72 KiB for 16 lanes, 288 KiB for 64) stays in the
+/// L2 cache.
+pub(super) const MAX_DEPTH: usize = 1152;
+/// Tiles per chunk: the unit of work between which non-ReLU activations are applied, while
+/// the chunk's outputs are still in cache.
+const CHUNK_TILES: usize = 64;
+/// The most positions a tile of any kernel holds.
+const MAX_PIXELS: usize = 8;
+/// The most filters a tile of any kernel holds.
+const MAX_LANES: usize = 64;
+
+/// An instruction set with a tile kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    /// Whether the running CPU has it.
+    pub(crate) fn available(self) -> bool {
+        match self {
+            Isa::Avx2 => avx2::available(),
+            Isa::Avx512 => avx512::available(),
+        }
+    }
+
+    /// The best one the running CPU has.
+    fn detect() -> Option<Isa> {
+        [Isa::Avx512, Isa::Avx2].into_iter().find(|i| i.available())
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests set it to run a given path on a CPU that would pick another: `Some(None)` for
+    /// im2col, `Some(Some(isa))` for that kernel.
+    pub(crate) static FORCE: std::cell::Cell<Option<Option<Isa>>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The kernel this process uses: the best the CPU has, or the one the environment variable
+/// `MODEL_CONV_KERNEL` names (`avx512`, `avx2`, or `im2col` for none), when the CPU has it;
+/// benchmarks use it to compare the paths on one machine. Tests may force another.
+fn chosen() -> Option<Isa> {
+    #[cfg(test)]
+    if let Some(forced) = FORCE.with(|f| f.get()) {
+        return forced.filter(|i| i.available());
+    }
+    static CHOSEN: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        let named = match std::env::var("MODEL_CONV_KERNEL").as_deref() {
+            Ok("avx512") => Some(Some(Isa::Avx512)),
+            Ok("avx2") => Some(Some(Isa::Avx2)),
+            Ok("im2col") => Some(None),
+            _ => None,
+        };
+        match named {
+            Some(isa) if isa.is_none_or(|i| i.available()) => isa,
+            _ => Isa::detect(),
+        }
+    })
+}
+
+/// What a tile kernel is handed: `out[i][j] = init[j] + Σ_tap Σ_{c < run} x[base[i] + tap +
+/// c] · panel[(tap_index · run + c) · lanes + j]`, then `max(·, 0)` when `relu`; the first
+/// `valid` filters of the first `count` positions are stored to `y`, `stride` values apart.
+/// A partial tile repeats its last position in `base`.
+#[derive(Clone, Copy)]
+pub(super) struct Tile<'a> {
+    x: &'a [f32],
+    base: &'a [usize],
+    taps: &'a [usize],
+    run: usize,
+    panel: &'a [f32],
+    init: &'a [f32],
+    relu: bool,
+    stride: usize,
+    count: usize,
+    valid: usize,
+}
+
+/// A tile kernel.
+///
+/// # Safety
+/// The CPU has the kernel's instructions, and every window read lies in `x`.
+type TileFn = unsafe fn(&Tile, &mut [f32]);
+
+/// A kernel and the shape of its tiles.
+#[derive(Clone, Copy)]
+struct Kernel {
+    pixels: usize,
+    lanes: usize,
+    #[cfg(target_arch = "x86_64")]
+    tile: TileFn,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}×{} tile", self.pixels, self.lanes)
+    }
+}
+
+impl Kernel {
+    /// The tile of `isa` for `fg` filters per group: AVX-512 takes the narrowest block of
+    /// 16, 32 or 64 filters that covers them, with as many positions as keep the
+    /// accumulators, the weights and the input pointers in registers.
+    #[cfg(target_arch = "x86_64")]
+    fn new(isa: Isa, fg: usize) -> Kernel {
+        let (pixels, lanes, tile): (usize, usize, TileFn) = match isa {
+            Isa::Avx2 => (avx2::PIXELS, avx2::LANES, avx2::tile),
+            Isa::Avx512 if fg <= 16 => (8, 16, avx512::tile::<8, 1>),
+            Isa::Avx512 if fg <= 32 => (8, 32, avx512::tile::<8, 2>),
+            Isa::Avx512 => (6, 64, avx512::tile::<6, 4>),
+        };
+        debug_assert!(pixels <= MAX_PIXELS && lanes <= MAX_LANES);
+        Kernel {
+            pixels,
+            lanes,
+            tile,
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn new(_: Isa, _: usize) -> Kernel {
+        unreachable!("no tile kernel is available off x86-64, so no plan is made")
+    }
+}
+
+/// The shape of one tiled convolution, derived from its window.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Plan {
+    /// The padded input grid (equal to the input grid when nothing is padded).
+    pub padded: [usize; 3],
+    /// Whether the input must be copied into a zero-padded buffer first.
+    pub pads: bool,
+    pub channels: usize,
+    pub groups: usize,
+    pub filters: usize,
+    kernel: Kernel,
+}
+
+/// The tiled plan of a convolution with this window, when the CPU has a tile kernel and
+/// the depth keeps the kernel's panel in cache: any stride, dilation, padding and groups.
+pub(super) fn plan(w: &Window, channels: usize, groups: usize, filters: usize) -> Option<Plan> {
+    let groups = groups.max(1);
+    let depth = w.taps() * (channels / groups);
+    if depth == 0 || depth > MAX_DEPTH || filters < groups {
+        return None;
+    }
+    let isa = chosen()?;
+    // Room for the padding before, the input, and whatever the last window reaches past.
+    let padded: [usize; 3] = std::array::from_fn(|a| {
+        let need = (w.out[a].max(1) - 1) * w.stride[a] + (w.kernel[a] - 1) * w.dilation[a] + 1;
+        (w.pad[a] + w.size[a]).max(need)
+    });
+    Some(Plan {
+        padded,
+        pads: padded != w.size,
+        channels,
+        groups,
+        filters,
+        kernel: Kernel::new(isa, filters / groups),
+    })
+}
+
+impl Plan {
+    fn cg(&self) -> usize {
+        self.channels / self.groups
+    }
+
+    fn fg(&self) -> usize {
+        self.filters / self.groups
+    }
+
+    fn lanes(&self) -> usize {
+        self.kernel.lanes
+    }
+
+    fn pixels(&self) -> usize {
+        self.kernel.pixels
+    }
+
+    /// Tiles of filters per group.
+    fn blocks(&self) -> usize {
+        self.fg().div_ceil(self.lanes())
+    }
+
+    /// Values of the packed kernel.
+    pub fn packed_len(&self, w: &Window) -> usize {
+        self.groups * self.blocks() * w.taps() * self.cg() * self.lanes()
+    }
+
+    /// Values of one padded sample.
+    fn padded_len(&self) -> usize {
+        self.padded.iter().product::<usize>() * self.channels
+    }
+
+    /// Scratch values for a batch: the packed kernel, then the padded input if any.
+    pub fn scratch_len(&self, w: &Window, batch: usize) -> usize {
+        self.packed_len(w)
+            + if self.pads {
+                batch * self.padded_len()
+            } else {
+                0
+            }
+    }
+}
+
+/// Packs `kernel` (`[taps, cg, filters]`) into panels `[group][block][taps·cg][lanes]`,
+/// the filters past the group's last padded with zeros.
+fn pack(plan: &Plan, taps: usize, kernel: &[f32], packed: &mut [f32]) {
+    let (cg, fg, f, lanes) = (plan.cg(), plan.fg(), plan.filters, plan.lanes());
+    let depth = taps * cg;
+    let mut panels = packed.chunks_exact_mut(depth * lanes);
+    for g in 0..plan.groups {
+        for b in 0..plan.blocks() {
+            let panel = panels.next().expect("packed_len panels");
+            let (f0, n) = (g * fg + b * lanes, lanes.min(fg - b * lanes));
+            for (k, dst) in panel.chunks_exact_mut(lanes).enumerate() {
+                dst[..n].copy_from_slice(&kernel[k * f + f0..][..n]);
+                dst[n..].fill(0.0);
+            }
+        }
+    }
+}
+
+/// Copies each sample of `x` into `padded`, zeros around it.
+fn pad(plan: &Plan, w: &Window, x: &[f32], padded: &mut [f32]) {
+    let c = plan.channels;
+    let [d, h, wd] = w.size;
+    let [_, ph, pw] = plan.padded;
+    let in_len = d * h * wd * c;
+    let row = pw * c;
+    let pad_len = plan.padded_len();
+    let copy = |xs: &[f32], r: usize, dst: &mut [f32]| {
+        let (id, ih) = (r / ph, r % ph);
+        match (id.checked_sub(w.pad[0]), ih.checked_sub(w.pad[1])) {
+            (Some(sd), Some(sh)) if sd < d && sh < h => {
+                let left = w.pad[2] * c;
+                dst[..left].fill(0.0);
+                dst[left..left + wd * c].copy_from_slice(&xs[(sd * h + sh) * wd * c..][..wd * c]);
+                dst[left + wd * c..].fill(0.0);
+            }
+            _ => dst.fill(0.0),
+        }
+    };
+    // Rows of each sample split between the threads, so that a batch of one uses them too.
+    use rayon::prelude::*;
+    for (xs, ps) in x
+        .chunks_exact(in_len.max(1))
+        .zip(padded.chunks_exact_mut(pad_len.max(1)))
+    {
+        ps.par_chunks_exact_mut(row.max(1))
+            .with_min_len(8)
+            .enumerate()
+            .for_each(|(r, dst)| copy(xs, r, dst));
+    }
+}
+
+/// What a thread needs to compute any range of output positions.
+struct Job<'a> {
+    plan: Plan,
+    w: &'a Window,
+    /// The (padded) input, `sample_len` values per sample.
+    x: &'a [f32],
+    sample_len: usize,
+    packed: &'a [f32],
+    bias: Option<&'a [f32]>,
+    /// Offset of each run of taps from a position's first input value.
+    taps: Vec<usize>,
+    /// Values per run: a tap's channels, or a whole row of taps along the width where
+    /// those lie side by side in the input (every channel taken, no dilation).
+    run: usize,
+    relu: bool,
+}
+
+impl Job<'_> {
+    /// The window offsets of `n` consecutive positions from `q`, into `bases`.
+    fn bases(&self, q: usize, bases: &mut [usize]) {
+        let w = self.w;
+        let [od_n, oh_n, ow_n] = w.out;
+        let positions = w.positions();
+        let (mut sample, p) = (q / positions, q % positions);
+        let (mut od, mut oh, mut ow) = (p / (oh_n * ow_n), (p / ow_n) % oh_n, p % ow_n);
+        let [_, ph, pw] = self.plan.padded;
+        let c = self.plan.channels;
+        for b in bases {
+            *b = sample * self.sample_len
+                + ((od * w.stride[0] * ph + oh * w.stride[1]) * pw + ow * w.stride[2]) * c;
+            ow += 1;
+            if ow == ow_n {
+                ow = 0;
+                oh += 1;
+                if oh == oh_n {
+                    oh = 0;
+                    od += 1;
+                    if od == od_n {
+                        od = 0;
+                        sample += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Output positions `first..first + y.len() / filters` into `y`, a chunk of positions
+    /// at a time: for each tile of filters (its panel stays in cache), every tile of
+    /// positions of the chunk.
+    fn run(&self, first: usize, y: &mut [f32], activation: Activation) {
+        let f = self.plan.filters;
+        let (cg, fg) = (self.plan.cg(), self.plan.fg());
+        let (pixels, lanes) = (self.plan.pixels(), self.plan.lanes());
+        let depth = self.taps.len() * self.run;
+        let chunk = CHUNK_TILES * pixels;
+        let mut bases = [0usize; CHUNK_TILES * MAX_PIXELS];
+        for (c, ys) in y.chunks_mut(chunk * f).enumerate() {
+            let n = ys.len() / f;
+            self.bases(first + c * chunk, &mut bases[..n]);
+            for g in 0..self.plan.groups {
+                for blk in 0..self.plan.blocks() {
+                    let f0 = blk * lanes;
+                    let valid = lanes.min(fg - f0);
+                    let panel = &self.packed[((g * self.plan.blocks() + blk) * depth) * lanes..]
+                        [..depth * lanes];
+                    let mut init = [0f32; MAX_LANES];
+                    if let Some(bias) = self.bias {
+                        init[..valid].copy_from_slice(&bias[g * fg + f0..][..valid]);
+                    }
+                    for t0 in (0..n).step_by(pixels) {
+                        let count = pixels.min(n - t0);
+                        // A partial tile repeats its last position; only `count` are stored.
+                        let base: [usize; MAX_PIXELS] =
+                            std::array::from_fn(|i| bases[t0 + i.min(count - 1)] + g * cg);
+                        let tile = Tile {
+                            x: self.x,
+                            base: &base,
+                            taps: &self.taps,
+                            run: self.run,
+                            panel,
+                            init: &init,
+                            relu: self.relu,
+                            stride: f,
+                            count,
+                            valid,
+                        };
+                        // SAFETY: `Job::check` verified that every window read here lies in
+                        // `x`, and `plan` that the CPU has the kernel's instructions; the
+                        // kernel checks the slices' lengths.
+                        #[cfg(target_arch = "x86_64")]
+                        unsafe {
+                            (self.plan.kernel.tile)(&tile, &mut ys[t0 * f + g * fg + f0..])
+                        };
+                        #[cfg(not(target_arch = "x86_64"))]
+                        let _ = tile;
+                    }
+                }
+            }
+            if !self.relu {
+                crate::layer::activation::forward::apply(activation, ys, f);
+            }
+        }
+    }
+
+    /// Every window of every position stays inside `x` (checked once, so that the kernel
+    /// may read without bounds checks).
+    fn check(&self, total: usize) {
+        if total == 0 {
+            return;
+        }
+        let last_tap = self.taps.iter().max().copied().unwrap_or(0);
+        let mut base = [0];
+        self.bases(total - 1, &mut base);
+        let end = base[0] + last_tap + (self.plan.groups - 1) * self.plan.cg() + self.run;
+        assert!(
+            end <= self.x.len(),
+            "tiled convolution window out of bounds"
+        );
+        assert!(
+            self.taps.len() * self.run * self.plan.lanes() * self.plan.groups * self.plan.blocks()
+                <= self.packed.len()
+        );
+    }
+}
+
+/// Packs the kernel and pads the input into `scratch` ([`Plan::scratch_len`] values), and
+/// returns the job that computes any range of output positions.
+#[allow(clippy::too_many_arguments)]
+fn prepare<'a>(
+    plan: &Plan,
+    w: &'a Window,
+    batch: usize,
+    kernel: &[f32],
+    bias: Option<&'a [f32]>,
+    activation: Activation,
+    x: &'a [f32],
+    scratch: &'a mut [f32],
+) -> Job<'a> {
+    let (packed, rest) = scratch.split_at_mut(plan.packed_len(w));
+    pack(plan, w.taps(), kernel, packed);
+    let (input, sample_len) = if plan.pads {
+        let padded = &mut rest[..batch * plan.padded_len()];
+        pad(plan, w, x, padded);
+        (&*padded, plan.padded_len())
+    } else {
+        (x, w.size.iter().product::<usize>() * plan.channels)
+    };
+    let [_, ph, pw] = plan.padded;
+    let c = plan.channels;
+    // A row of taps along the width is one run when its channels lie side by side.
+    let rows = plan.groups == 1 && w.dilation[2] == 1;
+    let (kw_n, run) = if rows {
+        (1, w.kernel[2] * plan.cg())
+    } else {
+        (w.kernel[2], plan.cg())
+    };
+    let mut taps = Vec::with_capacity(w.taps());
+    for kd in 0..w.kernel[0] {
+        for kh in 0..w.kernel[1] {
+            for kw in 0..kw_n {
+                taps.push(
+                    ((kd * w.dilation[0] * ph + kh * w.dilation[1]) * pw + kw * w.dilation[2]) * c,
+                );
+            }
+        }
+    }
+    let job = Job {
+        plan: *plan,
+        w,
+        x: input,
+        sample_len,
+        packed: &*packed,
+        bias,
+        taps,
+        run,
+        relu: activation == Activation::Relu,
+    };
+    job.check(batch * w.positions());
+    job
+}
+
+/// Runs the convolution on `batch` samples: `scratch` holds [`Plan::scratch_len`] values.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn convolve(
+    plan: &Plan,
+    w: &Window,
+    batch: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    activation: Activation,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+    threads: usize,
+) {
+    let job = prepare(plan, w, batch, kernel, bias, activation, x, scratch);
+    let f = plan.filters;
+    let pixels = plan.pixels();
+    let total = batch * w.positions();
+    if threads <= 1 || total <= pixels {
+        job.run(0, y, activation);
+        return;
+    }
+    // Contiguous shares of whole tiles, one per thread.
+    let share = total.div_ceil(threads).div_ceil(pixels) * pixels;
+    use rayon::prelude::*;
+    y.par_chunks_mut(share * f)
+        .enumerate()
+        .for_each(|(t, ys)| job.run(t * share, ys, activation));
+}
+
+/// The convolution a band of output positions at a time, each band handed to `then` while
+/// it is in cache: band `j` is the `band` positions from `first(j)`, and `then` turns it
+/// into the `out_band` values of `out` from `j · out_band` (a pooling layer's output
+/// rows, which then never leave the cache as convolution outputs). Bands are split
+/// between `threads`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn convolve_bands(
+    plan: &Plan,
+    w: &Window,
+    batch: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    activation: Activation,
+    x: &[f32],
+    scratch: &mut [f32],
+    threads: usize,
+    band: usize,
+    first: impl Fn(usize) -> usize + Sync,
+    out: &mut [f32],
+    out_band: usize,
+    then: impl Fn(&[f32], &mut [f32]) + Sync,
+) {
+    let job = prepare(plan, w, batch, kernel, bias, activation, x, scratch);
+    let f = plan.filters;
+    let bands = out.len() / out_band.max(1);
+    let total = batch * w.positions();
+    let run = |j0: usize, outs: &mut [f32]| {
+        let mut conv = vec![0f32; band * f];
+        for (j, o) in (j0..).zip(outs.chunks_exact_mut(out_band)) {
+            let q = first(j);
+            assert!(
+                q + band <= total,
+                "band {j} past the convolution's output: {q} + {band} > {total}"
+            );
+            job.run(q, &mut conv, activation);
+            then(&conv, o);
+        }
+    };
+    if threads <= 1 || bands <= 1 {
+        run(0, out);
+        return;
+    }
+    let share = bands.div_ceil(threads);
+    use rayon::prelude::*;
+    out.par_chunks_mut(share * out_band)
+        .enumerate()
+        .for_each(|(t, outs)| run(t * share, outs));
+}

@@ -14,8 +14,8 @@
 
 use model::Model as _;
 use model_core::graph::{init_graph, predict_graph, Graph, Network, Node, Planned};
-use model_core::keras::corpus::{graph_weights, numeric_weights, readings};
-use model_core::keras::{graph_file, model_file};
+use model_core::keras::corpus::{graph_weights, numeric_case, readings, NumericCase};
+use model_core::keras::graph_file;
 use model_core::onnx::network_onnx;
 use model_core::runtime::{read, LayerWeights, Tensor};
 use model_core::{Layer, Shape};
@@ -152,16 +152,13 @@ fn tensor(shape: Vec<usize>, data: Vec<f32>) -> Tensor {
 /// A sequential model of the numeric corpus.
 fn check_numeric(path: &Path) -> Outcome {
     let run = || -> Result<Outcome, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-        let m = model_file(&text)?;
-        let layers: Vec<Layer> = m.layers.iter().cloned().collect::<Result<_, _>>()?;
-        let mut file: HashMap<String, Tensor> = read(path.with_extension("safetensors"))
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .collect();
-        let weights = numeric_weights(&m, &layers, &mut file)?;
-        let input = file.remove("input").ok_or("no `input` tensor")?;
-        let expected = file.remove("output").ok_or("no `output` tensor")?;
+        let NumericCase {
+            model: m,
+            layers,
+            weights,
+            input,
+            output: expected,
+        } = numeric_case(path)?;
         let layers: &'static [Layer] = Box::leak(layers.into_boxed_slice());
         let ids: &'static [usize] = Box::leak((0..=layers.len()).collect::<Vec<_>>().into());
         let nodes: Vec<Node<'static>> = (0..layers.len())

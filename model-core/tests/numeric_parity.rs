@@ -5,12 +5,11 @@
 //! (`"<layer index>.<keras weight name>"`), runs the recorded input and compares with
 //! Keras's output: |ours − keras| ≤ 1e-4 + 1e-3·|keras| for every value.
 
-use model_core::keras::corpus::numeric_weights;
+use model_core::keras::corpus::{numeric_case, NumericCase};
 use model_core::keras::model_file;
-use model_core::runtime::{predict, read, Tensor};
+use model_core::runtime::predict;
 use model_core::{Layer, Shape};
 use serde_json::Value as Json;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const ABS_TOLERANCE: f32 = 1e-4;
@@ -32,16 +31,13 @@ fn corpus_dir() -> PathBuf {
 
 /// Runs one model; `Err` says why it does not match.
 fn check(json_path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(json_path).map_err(|e| e.to_string())?;
-    let m = model_file(&text)?;
-    let layers: Vec<Layer> = m.layers.iter().cloned().collect::<Result<_, _>>()?;
-    let mut file: HashMap<String, Tensor> = read(json_path.with_extension("safetensors"))
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .collect();
-    let weights = numeric_weights(&m, &layers, &mut file)?;
-    let input = file.remove("input").ok_or("no `input` tensor")?;
-    let expected = file.remove("output").ok_or("no `output` tensor")?;
+    let NumericCase {
+        model: m,
+        layers,
+        weights,
+        input,
+        output: expected,
+    } = numeric_case(json_path)?;
     let batch = input.shape[0];
     if Shape::new(&input.shape[1..]) != m.input_shape {
         return Err(format!(

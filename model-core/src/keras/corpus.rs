@@ -3,10 +3,47 @@
 //! map onto a model's layers.
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::{GraphFile, ModelFile};
+use super::{model_file, GraphFile, ModelFile};
 use crate::layer::{Config, Layer};
-use crate::runtime::{weight_specs, LayerWeights, Tensor};
+use crate::runtime::{read, weight_specs, LayerWeights, Tensor};
+
+/// One model of the numeric corpus, read whole: `<name>.json` and `<name>.safetensors`.
+pub struct NumericCase {
+    /// The model's file.
+    pub model: ModelFile,
+    /// Its layers.
+    pub layers: Vec<Layer>,
+    /// Their weights, from the `.safetensors` file ([`numeric_weights`]).
+    pub weights: Vec<LayerWeights>,
+    /// Keras's input batch.
+    pub input: Tensor,
+    /// Keras's outputs for it.
+    pub output: Tensor,
+}
+
+/// Reads the numeric-corpus model whose JSON file is `json`, with its weights, input and
+/// output; `Err` says which part is missing or wrong.
+pub fn numeric_case(json: &Path) -> Result<NumericCase, String> {
+    let text = std::fs::read_to_string(json).map_err(|e| e.to_string())?;
+    let model = model_file(&text)?;
+    let layers: Vec<Layer> = model.layers.iter().cloned().collect::<Result<_, _>>()?;
+    let mut file: HashMap<String, Tensor> = read(json.with_extension("safetensors"))
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    let weights = numeric_weights(&model, &layers, &mut file)?;
+    let input = file.remove("input").ok_or("no `input` tensor")?;
+    let output = file.remove("output").ok_or("no `output` tensor")?;
+    Ok(NumericCase {
+        model,
+        layers,
+        weights,
+        input,
+        output,
+    })
+}
 
 /// The name our weight specs give the Keras weight `keras_name`: the part after the last
 /// `/`, with `forward/` or `backward/` for a `Bidirectional`'s directions.

@@ -2,7 +2,7 @@
 //! maximum (the one the forward pass kept), the average's is shared by the window's cells
 //! inside the input (padded cells are not counted, as in the forward pass).
 
-use super::forward::window;
+use super::forward::{cells as window_cells, window};
 use super::{GlobalPooling, PoolOp, Pooling};
 use crate::layer::ops::{Grad, Step};
 use crate::layer::window::Window;
@@ -46,7 +46,6 @@ fn sample(
     gs: &[f32],
     ds: &mut [f32],
 ) {
-    let [_, h, wd] = w.size;
     ds.fill(0.0);
     let mut cells = Vec::with_capacity(w.taps());
     let mut unspent: Vec<f32> = Vec::with_capacity(channels);
@@ -55,28 +54,9 @@ fn sample(
         .zip(gs.chunks_exact(channels.max(1)))
         .enumerate()
     {
-        let (od, oh, ow) = (
-            row / (w.out[1] * w.out[2]),
-            (row / w.out[2]) % w.out[1],
-            row % w.out[2],
-        );
         // The window's cells inside the input, in the forward pass's order.
         cells.clear();
-        for kd in 0..w.kernel[0] {
-            let Some(id) = w.source(0, od, kd) else {
-                continue;
-            };
-            for kh in 0..w.kernel[1] {
-                let Some(ih) = w.source(1, oh, kh) else {
-                    continue;
-                };
-                for kw in 0..w.kernel[2] {
-                    if let Some(iw) = w.source(2, ow, kw) {
-                        cells.push(((id * h + ih) * wd + iw) * channels);
-                    }
-                }
-            }
-        }
+        window_cells(w, row, |c| cells.push(c * channels));
         if max {
             // The first cell holding the maximum, as the forward pass's strict `>` kept it:
             // walking the cells in the forward order, each channel's gradient goes to the

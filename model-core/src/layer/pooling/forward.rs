@@ -169,7 +169,7 @@ unsafe fn combine(xs: &[f32], offsets: &[usize], max: bool, out: &mut [f32]) {
 /// Calls `f` with the index (`(id · h + ih) · w + iw`, in positions) of each cell of output
 /// position `row`'s window that lies inside the input, depth, then height, then width.
 #[inline(always)]
-fn cells(w: &Window, row: usize, mut f: impl FnMut(usize)) {
+pub(super) fn cells(w: &Window, row: usize, mut f: impl FnMut(usize)) {
     let [_, h, wd] = w.size;
     let (od, oh, ow) = (
         row / (w.out[1] * w.out[2]),

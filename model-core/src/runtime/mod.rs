@@ -40,6 +40,7 @@ use crate::shape::Shape;
 pub use self::executor::{output_shape, predict, predict_into, Workspace};
 pub(crate) use self::init::Rng;
 pub use self::init::{init, init_model};
+#[cfg(any(feature = "keras-files", feature = "onnx"))]
 pub(crate) use self::io::write_atomically;
 pub use self::io::{
     load, load_layers, load_model, read, save, save_layers, save_model, LoadError, LoadProblem,

@@ -106,9 +106,14 @@ pub(crate) fn scratch_len(c: &Conv, input: &Shape, output: &Shape, batch: usize)
     }
 }
 
-/// A 1×1 convolution with stride 1 and one group is a plain product on the input.
+/// A 1×1 convolution with stride 1 and one group is a plain product on the input, run as
+/// one unless the tile kernel takes those too.
 fn direct(w: &Window, groups: usize) -> bool {
-    w.taps() == 1 && w.stride == [1; 3] && w.pad == [0; 3] && groups <= 1
+    w.taps() == 1
+        && w.stride == [1; 3]
+        && w.pad == [0; 3]
+        && groups <= 1
+        && !tiled::takes_products()
 }
 
 pub(crate) fn forward(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
@@ -874,5 +879,48 @@ pub(crate) mod tests {
             (1, 12, 12, 16, 70, [3, 3], 2, 2, 1, true),
             (1, 11, 13, 5, 29, [3, 3], 1, 1, 2, false),
         ]);
+    }
+
+    #[test]
+    fn deep_and_pointwise_convolutions_match_the_definition() {
+        // Depths past one part (1152): several whole rows of taps to a part (3×3 over 160
+        // channels: rows of 480), one row cut in pieces (1×1 over 2500 channels, 3×3 over
+        // 400: rows of 1200), taps one by one when dilated; ReLU only on the last part is
+        // checked by the layer's default activation being none, so the sums are compared
+        // whole. 1×1 stride-1 convolutions, which AVX-512 takes through its tiles.
+        check_against_the_definition(&[
+            (1, 6, 7, 160, 40, [3, 3], 1, 1, 1, true),
+            (2, 5, 5, 2500, 70, [1, 1], 1, 1, 1, true),
+            (1, 6, 6, 400, 17, [3, 3], 1, 2, 1, true),
+            (1, 9, 9, 300, 33, [3, 3], 1, 1, 2, false),
+            (1, 8, 8, 1500, 64, [3, 3], 4, 1, 1, true),
+            (3, 7, 9, 24, 130, [1, 1], 1, 1, 1, false),
+            (1, 13, 13, 64, 16, [1, 1], 1, 2, 1, true),
+        ]);
+    }
+
+    #[test]
+    fn relu_applies_to_the_whole_depth_not_to_its_parts() {
+        // With ReLU applied after each part, a negative first part would be lost.
+        let input = Shape::new(&[4, 4, 1300]);
+        let plain = conv2d(20, [1, 1], 1, 1, 1, "valid");
+        let mut relu = plain;
+        if let crate::layer::Config::Conv(c) = &mut relu.config {
+            c.activation = crate::layer::Activation::Relu;
+        }
+        let weights = init_model(&[plain], input, 9).unwrap();
+        // The first channels pull down and the last push up, so partial sums change sign.
+        let x: Vec<f32> = (0..16 * 1300)
+            .map(|i| if i % 1300 < 650 { -1.0 } else { 1.0 } * ((i % 7) as f32 + 1.0))
+            .collect();
+        for path in paths() {
+            FORCE.with(|f| f.set(Some(path)));
+            let sums = predict(&[plain], input, &weights, &x, 1).unwrap();
+            let got = predict(&[relu], input, &weights, &x, 1).unwrap();
+            FORCE.with(|f| f.set(None));
+            for (i, (s, g)) in sums.iter().zip(&got).enumerate() {
+                assert_eq!(s.max(0.0), *g, "path {path:?}: value {i}");
+            }
+        }
     }
 }

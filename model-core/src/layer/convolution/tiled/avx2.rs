@@ -32,6 +32,7 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         run,
         panel,
         init,
+        accumulate,
         relu,
         stride,
         count,
@@ -40,10 +41,30 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
     assert!(panel.len() >= taps.len() * run * LANES && count <= PIXELS && valid <= LANES);
     assert!(base.len() >= PIXELS && init.len() >= LANES);
     assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
-    let b0 = _mm256_loadu_ps(init.as_ptr());
-    let b1 = _mm256_loadu_ps(init.as_ptr().add(8));
-    let (mut a00, mut a01, mut a10, mut a11, mut a20, mut a21) = (b0, b1, b0, b1, b0, b1);
-    let (mut a30, mut a31, mut a40, mut a41, mut a50, mut a51) = (b0, b1, b0, b1, b0, b1);
+    // Each position's starting values: the bias, or what earlier parts of the depth left
+    // in `y` (a partial tile's extra positions repeat its last one).
+    let mut start = [[
+        _mm256_loadu_ps(init.as_ptr()),
+        _mm256_loadu_ps(init.as_ptr().add(8)),
+    ]; PIXELS];
+    if accumulate {
+        for (i, pair) in start.iter_mut().enumerate() {
+            let row = i.min(count - 1) * stride;
+            if valid == LANES {
+                let o = y.as_ptr().add(row);
+                *pair = [_mm256_loadu_ps(o), _mm256_loadu_ps(o.add(8))];
+            } else {
+                let mut v = [0f32; LANES];
+                v[..valid].copy_from_slice(&y[row..row + valid]);
+                *pair = [
+                    _mm256_loadu_ps(v.as_ptr()),
+                    _mm256_loadu_ps(v.as_ptr().add(8)),
+                ];
+            }
+        }
+    }
+    let [[mut a00, mut a01], [mut a10, mut a11], [mut a20, mut a21], [mut a30, mut a31], [mut a40, mut a41], [mut a50, mut a51]] =
+        start;
     let xp = x.as_ptr();
     let mut wp = panel.as_ptr();
     for &tap in taps {

@@ -31,6 +31,7 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
         run,
         panel,
         init,
+        accumulate,
         relu,
         stride,
         count,
@@ -40,11 +41,28 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
     assert!(panel.len() >= taps.len() * run * lanes && count <= P && valid <= lanes);
     assert!(base.len() >= P && init.len() >= lanes);
     assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
+    // The lanes of each vector that hold one of the `valid` filters.
+    let mut masks = [0u16; V];
+    for (j, m) in masks.iter_mut().enumerate() {
+        let n = valid.saturating_sub(16 * j).min(16);
+        *m = ((1u32 << n) - 1) as u16;
+    }
     let mut acc = [[_mm512_setzero_ps(); V]; P];
-    for j in 0..V {
-        let b = _mm512_loadu_ps(init.as_ptr().add(16 * j));
-        for row in acc.iter_mut() {
-            row[j] = b;
+    if accumulate {
+        // A partial tile's extra positions repeat its last one, whose outputs exist.
+        for (i, row) in acc.iter_mut().enumerate() {
+            let o = y.as_ptr().add(i.min(count - 1) * stride);
+            for j in 0..V {
+                // Lanes outside the mask are not read.
+                row[j] = _mm512_maskz_loadu_ps(masks[j], o.add(16 * j));
+            }
+        }
+    } else {
+        for j in 0..V {
+            let b = _mm512_loadu_ps(init.as_ptr().add(16 * j));
+            for row in acc.iter_mut() {
+                row[j] = b;
+            }
         }
     }
     let xp = x.as_ptr();
@@ -77,12 +95,6 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
                 *v = _mm512_max_ps(zero, *v);
             }
         }
-    }
-    // The lanes of each vector that hold one of the `valid` filters.
-    let mut masks = [0u16; V];
-    for (j, m) in masks.iter_mut().enumerate() {
-        let n = valid.saturating_sub(16 * j).min(16);
-        *m = ((1u32 << n) - 1) as u16;
     }
     let out = y.as_mut_ptr();
     for (i, row) in acc.iter().enumerate().take(count) {

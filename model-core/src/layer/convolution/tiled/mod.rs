@@ -2,7 +2,8 @@
 //! positions × `lanes` filters lives in vector registers while the kernel walks the window's
 //! taps and channels, reading the input where it lies (a zero-padded copy of it for 'same'
 //! and 'causal' padding) and a panel of the kernel packed once per call. Bias and ReLU are
-//! applied before the tile is stored.
+//! applied before the tile is stored. A depth (`taps · channels per group`) too deep for
+//! one panel to stay in cache is taken in parts, each adding to what the last one stored.
 //!
 //! Two kernels, chosen at run time: AVX-512 (`avx512.rs`: up to 32 registers, tiles sized
 //! to the block of filters) where the CPU has it, AVX2 + FMA (`avx2.rs`) elsewhere.
@@ -15,10 +16,10 @@ mod avx512;
 use crate::layer::window::Window;
 use crate::layer::Activation;
 
-/// The largest depth (`taps · channels per group`) taken here: the kernel's panel for one
-/// tile of filters (depth × lanes values, 72 KiB for 16 lanes, 288 KiB for 64) stays in the
-/// L2 cache.
-pub(super) const MAX_DEPTH: usize = 1152;
+/// The largest part of the depth (`taps · channels per group`) one pass over a chunk of
+/// tiles takes: its panel for one tile of filters (part × lanes values, 72 KiB for 16
+/// lanes, 288 KiB for 64) stays in the L2 cache. Deeper convolutions are taken in parts.
+const MAX_DEPTH: usize = 1152;
 /// Tiles per chunk: the unit of work between which non-ReLU activations are applied, while
 /// the chunk's outputs are still in cache.
 const CHUNK_TILES: usize = 64;
@@ -80,10 +81,19 @@ fn chosen() -> Option<Isa> {
     })
 }
 
-/// What a tile kernel is handed: `out[i][j] = init[j] + Σ_tap Σ_{c < run} x[base[i] + tap +
-/// c] · panel[(tap_index · run + c) · lanes + j]`, then `max(·, 0)` when `relu`; the first
-/// `valid` filters of the first `count` positions are stored to `y`, `stride` values apart.
-/// A partial tile repeats its last position in `base`.
+/// Whether the tile kernel also takes 1×1 stride-1 convolutions, which are plain products
+/// on the input: the AVX-512 one does (its 6×64 tile beats the `gemm` crate's AVX2 product,
+/// which has no AVX-512 path on stable Rust); with AVX2 the product stays, the tile having
+/// no advantage there to speak of.
+pub(super) fn takes_products() -> bool {
+    chosen() == Some(Isa::Avx512)
+}
+
+/// What a tile kernel is handed: `out[i][j] = start[i][j] + Σ_tap Σ_{c < run} x[base[i] +
+/// tap + c] · panel[(tap_index · run + c) · lanes + j]`, then `max(·, 0)` when `relu`; the
+/// first `valid` filters of the first `count` positions are stored to `y`, `stride` values
+/// apart. `start` is `init[j]`, or, when `accumulate`, what `y` holds there (an earlier
+/// part of the depth). A partial tile repeats its last position in `base`.
 #[derive(Clone, Copy)]
 pub(super) struct Tile<'a> {
     x: &'a [f32],
@@ -92,6 +102,7 @@ pub(super) struct Tile<'a> {
     run: usize,
     panel: &'a [f32],
     init: &'a [f32],
+    accumulate: bool,
     relu: bool,
     stride: usize,
     count: usize,
@@ -158,12 +169,12 @@ pub(super) struct Plan {
     kernel: Kernel,
 }
 
-/// The tiled plan of a convolution with this window, when the CPU has a tile kernel and
-/// the depth keeps the kernel's panel in cache: any stride, dilation, padding and groups.
+/// The tiled plan of a convolution with this window, when the CPU has a tile kernel: any
+/// stride, dilation, padding, groups and depth.
 pub(super) fn plan(w: &Window, channels: usize, groups: usize, filters: usize) -> Option<Plan> {
     let groups = groups.max(1);
     let depth = w.taps() * (channels / groups);
-    if depth == 0 || depth > MAX_DEPTH || filters < groups {
+    if depth == 0 || filters < groups {
         return None;
     }
     let isa = chosen()?;
@@ -290,7 +301,47 @@ struct Job<'a> {
     /// Values per run: a tap's channels, or a whole row of taps along the width where
     /// those lie side by side in the input (every channel taken, no dilation).
     run: usize,
+    /// The depth's parts, in order, each within [`MAX_DEPTH`].
+    parts: Vec<Part>,
     relu: bool,
+}
+
+/// A part of the depth: taps `taps` of the job, values `from..from + run` of each run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Part {
+    taps: std::ops::Range<usize>,
+    from: usize,
+    run: usize,
+}
+
+/// The depth of `taps` runs of `run` values in parts of at most `max` (as even as may be):
+/// whole runs, several to a part, when a run fits; each run cut in pieces when it does not.
+fn parts(taps: usize, run: usize, max: usize) -> Vec<Part> {
+    if run <= max {
+        // As few parts as whole runs allow, then the runs shared out evenly between them.
+        let n = taps.div_ceil(max / run.max(1)).max(1);
+        let per = taps.div_ceil(n).max(1);
+        (0..taps)
+            .step_by(per)
+            .map(|t| Part {
+                taps: t..(t + per).min(taps),
+                from: 0,
+                run,
+            })
+            .collect()
+    } else {
+        let n = run.div_ceil(max);
+        let piece = run.div_ceil(n);
+        (0..taps)
+            .flat_map(|t| {
+                (0..run).step_by(piece).map(move |from| Part {
+                    taps: t..t + 1,
+                    from,
+                    run: piece.min(run - from),
+                })
+            })
+            .collect()
+    }
 }
 
 impl Job<'_> {
@@ -345,32 +396,42 @@ impl Job<'_> {
                     if let Some(bias) = self.bias {
                         init[..valid].copy_from_slice(&bias[g * fg + f0..][..valid]);
                     }
-                    for t0 in (0..n).step_by(pixels) {
-                        let count = pixels.min(n - t0);
-                        // A partial tile repeats its last position; only `count` are stored.
-                        let base: [usize; MAX_PIXELS] =
-                            std::array::from_fn(|i| bases[t0 + i.min(count - 1)] + g * cg);
-                        let tile = Tile {
-                            x: self.x,
-                            base: &base,
-                            taps: &self.taps,
-                            run: self.run,
-                            panel,
-                            init: &init,
-                            relu: self.relu,
-                            stride: f,
-                            count,
-                            valid,
-                        };
-                        // SAFETY: `Job::check` verified that every window read here lies in
-                        // `x`, and `plan` that the CPU has the kernel's instructions; the
-                        // kernel checks the slices' lengths.
-                        #[cfg(target_arch = "x86_64")]
-                        unsafe {
-                            (self.plan.kernel.tile)(&tile, &mut ys[t0 * f + g * fg + f0..])
-                        };
-                        #[cfg(not(target_arch = "x86_64"))]
-                        let _ = tile;
+                    let last = self.parts.len() - 1;
+                    for (k, part) in self.parts.iter().enumerate() {
+                        // The part's slice of the panel: its runs' rows, side by side.
+                        let start = part.taps.start * self.run + part.from;
+                        let rows = part.taps.len() * part.run;
+                        let panel = &panel[start * lanes..][..rows * lanes];
+                        for t0 in (0..n).step_by(pixels) {
+                            let count = pixels.min(n - t0);
+                            // A partial tile repeats its last position; only `count` are
+                            // stored.
+                            let base: [usize; MAX_PIXELS] =
+                                std::array::from_fn(|i| bases[t0 + i.min(count - 1)] + g * cg);
+                            let tile = Tile {
+                                // Each run read from `from` on.
+                                x: &self.x[part.from..],
+                                base: &base,
+                                taps: &self.taps[part.taps.clone()],
+                                run: part.run,
+                                panel,
+                                init: &init,
+                                accumulate: k > 0,
+                                relu: self.relu && k == last,
+                                stride: f,
+                                count,
+                                valid,
+                            };
+                            // SAFETY: `Job::check` verified that every window read here lies
+                            // in `x`, and `plan` that the CPU has the kernel's instructions;
+                            // the kernel checks the slices' lengths.
+                            #[cfg(target_arch = "x86_64")]
+                            unsafe {
+                                (self.plan.kernel.tile)(&tile, &mut ys[t0 * f + g * fg + f0..])
+                            };
+                            #[cfg(not(target_arch = "x86_64"))]
+                            let _ = tile;
+                        }
                     }
                 }
             }
@@ -442,6 +503,7 @@ fn prepare<'a>(
             }
         }
     }
+    let parts = parts(taps.len(), run, MAX_DEPTH);
     let job = Job {
         plan: *plan,
         w,
@@ -451,6 +513,7 @@ fn prepare<'a>(
         bias,
         taps,
         run,
+        parts,
         relu: activation == Activation::Relu,
     };
     job.check(batch * w.positions());
@@ -534,4 +597,65 @@ pub(super) fn convolve_bands(
     out.par_chunks_mut(share * out_band)
         .enumerate()
         .for_each(|(t, outs)| run(t * share, outs));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parts, Part};
+
+    /// Every value of every run, once, in order, no part deeper than the limit.
+    fn covers(taps: usize, run: usize, max: usize) {
+        let ps = parts(taps, run, max);
+        let mut seen = Vec::new();
+        for p in &ps {
+            assert!(p.taps.len() * p.run <= max, "{taps}×{run} by {max}: {p:?}");
+            for t in p.taps.clone() {
+                seen.extend((p.from..p.from + p.run).map(|c| (t, c)));
+            }
+        }
+        let want: Vec<_> = (0..taps)
+            .flat_map(|t| (0..run).map(move |c| (t, c)))
+            .collect();
+        assert_eq!(seen, want, "{taps}×{run} by {max}");
+    }
+
+    #[test]
+    fn the_depth_is_cut_into_even_parts_that_cover_it() {
+        for (taps, run, max) in [
+            (9, 64, 1152),
+            (9, 512, 1152),
+            (1, 2048, 1152),
+            (3, 1536, 1152),
+        ] {
+            covers(taps, run, max);
+        }
+        for taps in 1..6 {
+            for run in 1..40 {
+                covers(taps, run, 16);
+            }
+        }
+        // 1×1 over 2048 channels: two halves, not 1152 and 896.
+        let halves = [
+            Part {
+                taps: 0..1,
+                from: 0,
+                run: 1024,
+            },
+            Part {
+                taps: 0..1,
+                from: 1024,
+                run: 1024,
+            },
+        ];
+        assert_eq!(parts(1, 2048, 1152), halves);
+        // A shallow depth is one part.
+        assert_eq!(
+            parts(9, 64, 1152),
+            [Part {
+                taps: 0..9,
+                from: 0,
+                run: 64
+            }]
+        );
+    }
 }

@@ -896,6 +896,10 @@ pub(crate) mod tests {
             (1, 8, 8, 1500, 64, [3, 3], 4, 1, 1, true),
             (3, 7, 9, 24, 130, [1, 1], 1, 1, 1, false),
             (1, 13, 13, 64, 16, [1, 1], 1, 2, 1, true),
+            // Groups whose filters fill whole tiles, whose kernel is read where it lies.
+            (1, 9, 8, 12, 64, [3, 3], 2, 1, 1, true),
+            (2, 7, 7, 8, 32, [3, 3], 2, 1, 1, false),
+            (1, 6, 5, 8, 256, [2, 2], 2, 1, 1, true),
         ]);
     }
 

@@ -31,6 +31,7 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         taps,
         run,
         panel,
+        panel_stride,
         init,
         accumulate,
         relu,
@@ -38,7 +39,13 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         count,
         valid,
     } = *t;
-    assert!(panel.len() >= taps.len() * run * LANES && count <= PIXELS && valid <= LANES);
+    let rows = taps.len() * run;
+    assert!(
+        rows > 0
+            && panel.len() >= (rows - 1) * panel_stride + LANES
+            && count <= PIXELS
+            && valid <= LANES
+    );
     assert!(base.len() >= PIXELS && init.len() >= LANES);
     assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
     // Each position's starting values: the bias, or what earlier parts of the depth left
@@ -77,7 +84,7 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         for c in 0..run {
             let w0 = _mm256_loadu_ps(wp);
             let w1 = _mm256_loadu_ps(wp.add(8));
-            wp = wp.add(LANES);
+            wp = wp.add(panel_stride);
             let v = _mm256_broadcast_ss(&*p0.add(c));
             a00 = _mm256_fmadd_ps(v, w0, a00);
             a01 = _mm256_fmadd_ps(v, w1, a01);

@@ -30,6 +30,7 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
         taps,
         run,
         panel,
+        panel_stride,
         init,
         accumulate,
         relu,
@@ -38,7 +39,13 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
         valid,
     } = *t;
     let lanes = 16 * V;
-    assert!(panel.len() >= taps.len() * run * lanes && count <= P && valid <= lanes);
+    let rows = taps.len() * run;
+    assert!(
+        rows > 0
+            && panel.len() >= (rows - 1) * panel_stride + lanes
+            && count <= P
+            && valid <= lanes
+    );
     assert!(base.len() >= P && init.len() >= lanes);
     assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
     // The lanes of each vector that hold one of the `valid` filters.
@@ -77,7 +84,7 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
             for (j, w) in w.iter_mut().enumerate() {
                 *w = _mm512_loadu_ps(wp.add(16 * j));
             }
-            wp = wp.add(lanes);
+            wp = wp.add(panel_stride);
             for i in 0..P {
                 let v = _mm512_set1_ps(*p[i].add(c));
                 for j in 0..V {

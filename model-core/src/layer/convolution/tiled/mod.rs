@@ -1,7 +1,9 @@
 //! A direct convolution for x86-64: no im2col matrix. Each output tile of `pixels`
 //! positions × `lanes` filters lives in vector registers while the kernel walks the window's
 //! taps and channels, reading the input where it lies (a zero-padded copy of it for 'same'
-//! and 'causal' padding) and a panel of the kernel packed once per call. Bias and ReLU are
+//! and 'causal' padding) and a panel of the kernel: the kernel itself where each group's
+//! filters fill whole tiles, read a row of `filters` values apart, or else a copy packed
+//! once per call with the last tile's filters padded with zeros. Bias and ReLU are
 //! applied before the tile is stored. A depth (`taps · channels per group`) too deep for
 //! one panel to stay in cache is taken in parts, each adding to what the last one stored.
 //!
@@ -90,7 +92,7 @@ pub(super) fn takes_products() -> bool {
 }
 
 /// What a tile kernel is handed: `out[i][j] = start[i][j] + Σ_tap Σ_{c < run} x[base[i] +
-/// tap + c] · panel[(tap_index · run + c) · lanes + j]`, then `max(·, 0)` when `relu`; the
+/// tap + c] · panel[(tap_index · run + c) · panel_stride + j]`, then `max(·, 0)` when `relu`; the
 /// first `valid` filters of the first `count` positions are stored to `y`, `stride` values
 /// apart. `start` is `init[j]`, or, when `accumulate`, what `y` holds there (an earlier
 /// part of the depth). A partial tile repeats its last position in `base`.
@@ -101,6 +103,8 @@ pub(super) struct Tile<'a> {
     taps: &'a [usize],
     run: usize,
     panel: &'a [f32],
+    /// Values from one row of the panel (one value of a run) to the next.
+    panel_stride: usize,
     init: &'a [f32],
     accumulate: bool,
     relu: bool,
@@ -167,6 +171,9 @@ pub(super) struct Plan {
     pub groups: usize,
     pub filters: usize,
     kernel: Kernel,
+    /// Whether the kernel is copied into panels (a group's filters do not fill whole
+    /// tiles), or read where it lies.
+    packs: bool,
 }
 
 /// The tiled plan of a convolution with this window, when the CPU has a tile kernel: any
@@ -183,13 +190,15 @@ pub(super) fn plan(w: &Window, channels: usize, groups: usize, filters: usize) -
         let need = (w.out[a].max(1) - 1) * w.stride[a] + (w.kernel[a] - 1) * w.dilation[a] + 1;
         (w.pad[a] + w.size[a]).max(need)
     });
+    let kernel = Kernel::new(isa, filters / groups);
     Some(Plan {
         padded,
         pads: padded != w.size,
         channels,
         groups,
         filters,
-        kernel: Kernel::new(isa, filters / groups),
+        kernel,
+        packs: (filters / groups) % kernel.lanes != 0,
     })
 }
 
@@ -215,8 +224,11 @@ impl Plan {
         self.fg().div_ceil(self.lanes())
     }
 
-    /// Values of the packed kernel.
+    /// Values of the packed kernel (none when it is read where it lies).
     pub fn packed_len(&self, w: &Window) -> usize {
+        if !self.packs {
+            return 0;
+        }
         self.groups * self.blocks() * w.taps() * self.cg() * self.lanes()
     }
 
@@ -294,7 +306,10 @@ struct Job<'a> {
     /// The (padded) input, `sample_len` values per sample.
     x: &'a [f32],
     sample_len: usize,
-    packed: &'a [f32],
+    /// The packed panels, or the kernel itself.
+    panels: &'a [f32],
+    /// Values from one row of a panel to the next: `lanes` packed, `filters` in place.
+    panel_stride: usize,
     bias: Option<&'a [f32]>,
     /// Offset of each run of taps from a position's first input value.
     taps: Vec<usize>,
@@ -390,8 +405,12 @@ impl Job<'_> {
                 for blk in 0..self.plan.blocks() {
                     let f0 = blk * lanes;
                     let valid = lanes.min(fg - f0);
-                    let panel = &self.packed[((g * self.plan.blocks() + blk) * depth) * lanes..]
-                        [..depth * lanes];
+                    let panel = &self.panels[if self.plan.packs {
+                        (g * self.plan.blocks() + blk) * depth * lanes
+                    } else {
+                        g * fg + f0
+                    }..];
+                    let stride = self.panel_stride;
                     let mut init = [0f32; MAX_LANES];
                     if let Some(bias) = self.bias {
                         init[..valid].copy_from_slice(&bias[g * fg + f0..][..valid]);
@@ -401,7 +420,7 @@ impl Job<'_> {
                         // The part's slice of the panel: its runs' rows, side by side.
                         let start = part.taps.start * self.run + part.from;
                         let rows = part.taps.len() * part.run;
-                        let panel = &panel[start * lanes..][..rows * lanes];
+                        let panel = &panel[start * stride..][..(rows - 1) * stride + lanes];
                         for t0 in (0..n).step_by(pixels) {
                             let count = pixels.min(n - t0);
                             // A partial tile repeats its last position; only `count` are
@@ -415,6 +434,7 @@ impl Job<'_> {
                                 taps: &self.taps[part.taps.clone()],
                                 run: part.run,
                                 panel,
+                                panel_stride: stride,
                                 init: &init,
                                 accumulate: k > 0,
                                 relu: self.relu && k == last,
@@ -455,28 +475,39 @@ impl Job<'_> {
             end <= self.x.len(),
             "tiled convolution window out of bounds"
         );
+        let depth = self.taps.len() * self.run;
+        let panels = if self.plan.packs {
+            self.plan.groups * self.plan.blocks() * depth * self.plan.lanes()
+        } else {
+            depth * self.plan.filters
+        };
         assert!(
-            self.taps.len() * self.run * self.plan.lanes() * self.plan.groups * self.plan.blocks()
-                <= self.packed.len()
+            panels <= self.panels.len(),
+            "tiled convolution kernel too short"
         );
     }
 }
 
-/// Packs the kernel and pads the input into `scratch` ([`Plan::scratch_len`] values), and
+/// Packs the kernel (if its plan says so) and pads the input into `scratch` ([`Plan::scratch_len`] values), and
 /// returns the job that computes any range of output positions.
 #[allow(clippy::too_many_arguments)]
 fn prepare<'a>(
     plan: &Plan,
     w: &'a Window,
     batch: usize,
-    kernel: &[f32],
+    kernel: &'a [f32],
     bias: Option<&'a [f32]>,
     activation: Activation,
     x: &'a [f32],
     scratch: &'a mut [f32],
 ) -> Job<'a> {
     let (packed, rest) = scratch.split_at_mut(plan.packed_len(w));
-    pack(plan, w.taps(), kernel, packed);
+    let (panels, panel_stride) = if plan.packs {
+        pack(plan, w.taps(), kernel, packed);
+        (&*packed, plan.lanes())
+    } else {
+        (kernel, plan.filters)
+    };
     let (input, sample_len) = if plan.pads {
         let padded = &mut rest[..batch * plan.padded_len()];
         pad(plan, w, x, padded);
@@ -509,7 +540,8 @@ fn prepare<'a>(
         w,
         x: input,
         sample_len,
-        packed: &*packed,
+        panels,
+        panel_stride,
         bias,
         taps,
         run,

@@ -1,11 +1,15 @@
 //! A direct convolution for x86-64: no im2col matrix. Each output tile of `pixels`
 //! positions × `lanes` filters lives in vector registers while the kernel walks the window's
 //! taps and channels, reading the input where it lies (a zero-padded copy of it for 'same'
-//! and 'causal' padding) and a panel of the kernel: the kernel itself where each group's
-//! filters fill whole tiles, read a row of `filters` values apart, or else a copy packed
-//! once per call with the last tile's filters padded with zeros. Bias and ReLU are
-//! applied before the tile is stored. A depth (`taps · channels per group`) too deep for
-//! one panel to stay in cache is taken in parts, each adding to what the last one stored.
+//! and 'causal' padding) and a panel of the kernel. The depth (`taps · channels per
+//! group`) is taken in parts whose panel stays in the L1 cache, each part adding to what
+//! the last one stored: a part's panel is packed (its rows side by side, the last tile's
+//! missing filters zero) just before the tiles of a chunk of positions use it, so the
+//! kernel is read once per chunk and never copied whole. A chunk of few tiles (a deep
+//! layer's small grid at batch 1) reads the kernel where it lies instead, a row of
+//! `filters` values apart, when each group's filters fill whole tiles: there packing
+//! would cost about as much as the tiles. Bias and ReLU are applied before the last
+//! part's tile is stored.
 //!
 //! Two kernels, chosen at run time: AVX-512 (`avx512.rs`: up to 32 registers, tiles sized
 //! to the block of filters) where the CPU has it, AVX2 + FMA (`avx2.rs`) elsewhere.
@@ -18,13 +22,16 @@ mod avx512;
 use crate::layer::window::Window;
 use crate::layer::Activation;
 
-/// The largest part of the depth (`taps · channels per group`) one pass over a chunk of
-/// tiles takes: its panel for one tile of filters (part × lanes values, 72 KiB for 16
-/// lanes, 288 KiB for 64) stays in the L2 cache. Deeper convolutions are taken in parts.
-const MAX_DEPTH: usize = 1152;
+/// Values of one part's panel (part depth × lanes): 24 KiB, which leaves room in a 32 KiB
+/// L1 data cache (Zen 3's; Zen 4 and recent Intel cores have 32–48 KiB) for the input
+/// the tiles stream past it. 96 values of depth for 64 lanes, 384 for 16.
+const PANEL_VALUES: usize = 6 * 1024;
 /// Tiles per chunk: the unit of work between which non-ReLU activations are applied, while
 /// the chunk's outputs are still in cache.
 const CHUNK_TILES: usize = 64;
+/// Chunks of fewer tiles than this read the kernel in place rather than packing it, where
+/// they can.
+const PACK_TILES: usize = 8;
 /// The most positions a tile of any kernel holds.
 const MAX_PIXELS: usize = 8;
 /// The most filters a tile of any kernel holds.
@@ -171,9 +178,6 @@ pub(super) struct Plan {
     pub groups: usize,
     pub filters: usize,
     kernel: Kernel,
-    /// Whether the kernel is copied into panels (a group's filters do not fill whole
-    /// tiles), or read where it lies.
-    packs: bool,
 }
 
 /// The tiled plan of a convolution with this window, when the CPU has a tile kernel: any
@@ -190,15 +194,13 @@ pub(super) fn plan(w: &Window, channels: usize, groups: usize, filters: usize) -
         let need = (w.out[a].max(1) - 1) * w.stride[a] + (w.kernel[a] - 1) * w.dilation[a] + 1;
         (w.pad[a] + w.size[a]).max(need)
     });
-    let kernel = Kernel::new(isa, filters / groups);
     Some(Plan {
         padded,
         pads: padded != w.size,
         channels,
         groups,
         filters,
-        kernel,
-        packs: (filters / groups) % kernel.lanes != 0,
+        kernel: Kernel::new(isa, filters / groups),
     })
 }
 
@@ -224,44 +226,40 @@ impl Plan {
         self.fg().div_ceil(self.lanes())
     }
 
-    /// Values of the packed kernel (none when it is read where it lies).
-    pub fn packed_len(&self, w: &Window) -> usize {
-        if !self.packs {
-            return 0;
-        }
-        self.groups * self.blocks() * w.taps() * self.cg() * self.lanes()
-    }
-
     /// Values of one padded sample.
     fn padded_len(&self) -> usize {
         self.padded.iter().product::<usize>() * self.channels
     }
 
-    /// Scratch values for a batch: the packed kernel, then the padded input if any.
-    pub fn scratch_len(&self, w: &Window, batch: usize) -> usize {
-        self.packed_len(w)
-            + if self.pads {
-                batch * self.padded_len()
-            } else {
-                0
-            }
+    /// Scratch values for a batch: the padded input, if any.
+    pub fn scratch_len(&self, _: &Window, batch: usize) -> usize {
+        if self.pads {
+            batch * self.padded_len()
+        } else {
+            0
+        }
     }
 }
 
-/// Packs `kernel` (`[taps, cg, filters]`) into panels `[group][block][taps·cg][lanes]`,
-/// the filters past the group's last padded with zeros.
-fn pack(plan: &Plan, taps: usize, kernel: &[f32], packed: &mut [f32]) {
-    let (cg, fg, f, lanes) = (plan.cg(), plan.fg(), plan.filters, plan.lanes());
-    let depth = taps * cg;
-    let mut panels = packed.chunks_exact_mut(depth * lanes);
-    for g in 0..plan.groups {
-        for b in 0..plan.blocks() {
-            let panel = panels.next().expect("packed_len panels");
-            let (f0, n) = (g * fg + b * lanes, lanes.min(fg - b * lanes));
-            for (k, dst) in panel.chunks_exact_mut(lanes).enumerate() {
-                dst[..n].copy_from_slice(&kernel[k * f + f0..][..n]);
-                dst[n..].fill(0.0);
-            }
+/// A part's panel, aligned to the cache lines.
+#[repr(C, align(64))]
+struct Panel([f32; PANEL_VALUES]);
+
+/// Packs rows `rows` of `kernel` (`[depth, filters]`), filters `f0..f0 + valid` of each,
+/// side by side `lanes` apart into `panel`, zeros after the `valid`.
+fn pack(
+    kernel: &[f32],
+    filters: usize,
+    f0: usize,
+    valid: usize,
+    lanes: usize,
+    rows: impl Iterator<Item = usize>,
+    panel: &mut [f32],
+) {
+    for (k, dst) in rows.zip(panel.chunks_exact_mut(lanes)) {
+        let src = &kernel[k * filters + f0..][..valid];
+        for (j, d) in dst.iter_mut().enumerate() {
+            *d = src.get(j).copied().unwrap_or(0.0);
         }
     }
 }
@@ -306,17 +304,15 @@ struct Job<'a> {
     /// The (padded) input, `sample_len` values per sample.
     x: &'a [f32],
     sample_len: usize,
-    /// The packed panels, or the kernel itself.
-    panels: &'a [f32],
-    /// Values from one row of a panel to the next: `lanes` packed, `filters` in place.
-    panel_stride: usize,
+    /// `[taps · cg, filters]`, in the order of `taps` and their runs.
+    kernel: &'a [f32],
     bias: Option<&'a [f32]>,
     /// Offset of each run of taps from a position's first input value.
     taps: Vec<usize>,
     /// Values per run: a tap's channels, or a whole row of taps along the width where
     /// those lie side by side in the input (every channel taken, no dilation).
     run: usize,
-    /// The depth's parts, in order, each within [`MAX_DEPTH`].
+    /// The depth's parts, in order, each's panel within [`PANEL_VALUES`].
     parts: Vec<Part>,
     relu: bool,
 }
@@ -389,38 +385,51 @@ impl Job<'_> {
     }
 
     /// Output positions `first..first + y.len() / filters` into `y`, a chunk of positions
-    /// at a time: for each tile of filters (its panel stays in cache), every tile of
-    /// positions of the chunk.
+    /// at a time: for each tile of filters and each part of the depth, the part's panel
+    /// packed, then every tile of positions of the chunk through it.
     fn run(&self, first: usize, y: &mut [f32], activation: Activation) {
         let f = self.plan.filters;
         let (cg, fg) = (self.plan.cg(), self.plan.fg());
         let (pixels, lanes) = (self.plan.pixels(), self.plan.lanes());
-        let depth = self.taps.len() * self.run;
         let chunk = CHUNK_TILES * pixels;
+        let mut packed = Panel([0.0; PANEL_VALUES]);
         let mut bases = [0usize; CHUNK_TILES * MAX_PIXELS];
         for (c, ys) in y.chunks_mut(chunk * f).enumerate() {
             let n = ys.len() / f;
             self.bases(first + c * chunk, &mut bases[..n]);
+            let packs = n >= PACK_TILES * pixels || fg % lanes != 0;
             for g in 0..self.plan.groups {
                 for blk in 0..self.plan.blocks() {
                     let f0 = blk * lanes;
                     let valid = lanes.min(fg - f0);
-                    let panel = &self.panels[if self.plan.packs {
-                        (g * self.plan.blocks() + blk) * depth * lanes
-                    } else {
-                        g * fg + f0
-                    }..];
-                    let stride = self.panel_stride;
                     let mut init = [0f32; MAX_LANES];
                     if let Some(bias) = self.bias {
                         init[..valid].copy_from_slice(&bias[g * fg + f0..][..valid]);
                     }
                     let last = self.parts.len() - 1;
                     for (k, part) in self.parts.iter().enumerate() {
-                        // The part's slice of the panel: its runs' rows, side by side.
-                        let start = part.taps.start * self.run + part.from;
-                        let rows = part.taps.len() * part.run;
-                        let panel = &panel[start * stride..][..(rows - 1) * stride + lanes];
+                        // A part's rows of the kernel are consecutive: whole runs of
+                        // consecutive taps, or a piece of one run.
+                        let (k0, rows) = (
+                            part.taps.start * self.run + part.from,
+                            part.taps.len() * part.run,
+                        );
+                        let (panel, panel_stride) = if packs {
+                            let panel = &mut packed.0[..rows * lanes];
+                            pack(
+                                self.kernel,
+                                f,
+                                g * fg + f0,
+                                valid,
+                                lanes,
+                                k0..k0 + rows,
+                                panel,
+                            );
+                            (&*panel, lanes)
+                        } else {
+                            let at = k0 * f + g * fg + f0;
+                            (&self.kernel[at..at + (rows - 1) * f + lanes], f)
+                        };
                         for t0 in (0..n).step_by(pixels) {
                             let count = pixels.min(n - t0);
                             // A partial tile repeats its last position; only `count` are
@@ -434,7 +443,7 @@ impl Job<'_> {
                                 taps: &self.taps[part.taps.clone()],
                                 run: part.run,
                                 panel,
-                                panel_stride: stride,
+                                panel_stride,
                                 init: &init,
                                 accumulate: k > 0,
                                 relu: self.relu && k == last,
@@ -475,20 +484,14 @@ impl Job<'_> {
             end <= self.x.len(),
             "tiled convolution window out of bounds"
         );
-        let depth = self.taps.len() * self.run;
-        let panels = if self.plan.packs {
-            self.plan.groups * self.plan.blocks() * depth * self.plan.lanes()
-        } else {
-            depth * self.plan.filters
-        };
         assert!(
-            panels <= self.panels.len(),
+            self.taps.len() * self.run * self.plan.filters <= self.kernel.len(),
             "tiled convolution kernel too short"
         );
     }
 }
 
-/// Packs the kernel (if its plan says so) and pads the input into `scratch` ([`Plan::scratch_len`] values), and
+/// Pads the input into `scratch` ([`Plan::scratch_len`] values), and
 /// returns the job that computes any range of output positions.
 #[allow(clippy::too_many_arguments)]
 fn prepare<'a>(
@@ -501,15 +504,8 @@ fn prepare<'a>(
     x: &'a [f32],
     scratch: &'a mut [f32],
 ) -> Job<'a> {
-    let (packed, rest) = scratch.split_at_mut(plan.packed_len(w));
-    let (panels, panel_stride) = if plan.packs {
-        pack(plan, w.taps(), kernel, packed);
-        (&*packed, plan.lanes())
-    } else {
-        (kernel, plan.filters)
-    };
     let (input, sample_len) = if plan.pads {
-        let padded = &mut rest[..batch * plan.padded_len()];
+        let padded = &mut scratch[..batch * plan.padded_len()];
         pad(plan, w, x, padded);
         (&*padded, plan.padded_len())
     } else {
@@ -534,14 +530,13 @@ fn prepare<'a>(
             }
         }
     }
-    let parts = parts(taps.len(), run, MAX_DEPTH);
+    let parts = parts(taps.len(), run, PANEL_VALUES / plan.lanes());
     let job = Job {
         plan: *plan,
         w,
         x: input,
         sample_len,
-        panels,
-        panel_stride,
+        kernel,
         bias,
         taps,
         run,

@@ -3,13 +3,12 @@
 //! taps and channels, reading the input where it lies (a zero-padded copy of it for 'same'
 //! and 'causal' padding) and a panel of the kernel. The depth (`taps · channels per
 //! group`) is taken in parts whose panel stays in the L1 cache, each part adding to what
-//! the last one stored: a part's panel is packed (its rows side by side, the last tile's
-//! missing filters zero) just before the tiles of a chunk of positions use it, so the
-//! kernel is read once per chunk and never copied whole. A chunk of few tiles (a deep
-//! layer's small grid at batch 1) reads the kernel where it lies instead, a row of
-//! `filters` values apart, when each group's filters fill whole tiles: there packing
-//! would cost about as much as the tiles. Bias and ReLU are applied before the last
-//! part's tile is stored.
+//! the last one stored. The kernel is packed once per call into panels (a tile of
+//! filters' rows side by side, the last tile's missing filters zero), unless the call has
+//! few tiles of positions (a deep layer's small grid at batch 1) and each group's filters
+//! fill whole tiles: then it is read where it lies, a row of `filters` values apart, since
+//! copying it would cost about as much as the tiles. Bias and ReLU are applied before the
+//! last part's tile is stored.
 //!
 //! Two kernels, chosen at run time: AVX-512 (`avx512.rs`: up to 32 registers, tiles sized
 //! to the block of filters) where the CPU has it, AVX2 + FMA (`avx2.rs`) elsewhere.
@@ -29,9 +28,9 @@ const PANEL_VALUES: usize = 6 * 1024;
 /// Tiles per chunk: the unit of work between which non-ReLU activations are applied, while
 /// the chunk's outputs are still in cache.
 const CHUNK_TILES: usize = 64;
-/// Chunks of fewer tiles than this read the kernel in place rather than packing it, where
-/// they can.
-const PACK_TILES: usize = 8;
+/// Calls of fewer tiles of positions than this read the kernel in place rather than
+/// packing it, where they can.
+const PACK_TILES: usize = 40;
 /// The most positions a tile of any kernel holds.
 const MAX_PIXELS: usize = 8;
 /// The most filters a tile of any kernel holds.
@@ -231,36 +230,58 @@ impl Plan {
         self.padded.iter().product::<usize>() * self.channels
     }
 
-    /// Scratch values for a batch: the padded input, if any.
-    pub fn scratch_len(&self, _: &Window, batch: usize) -> usize {
-        if self.pads {
-            batch * self.padded_len()
+    /// Whether a call on `batch` samples packs the kernel.
+    fn packs(&self, w: &Window, batch: usize) -> bool {
+        self.fg() % self.lanes() != 0 || batch * w.positions() >= PACK_TILES * self.pixels()
+    }
+
+    /// Values of the packed kernel, when the call packs it.
+    fn packed_len(&self, w: &Window, batch: usize) -> usize {
+        if self.packs(w, batch) {
+            self.groups * self.blocks() * w.taps() * self.cg() * self.lanes()
         } else {
             0
         }
     }
+
+    /// Scratch values for a batch: the packed kernel, then the padded input, each if any.
+    pub fn scratch_len(&self, w: &Window, batch: usize) -> usize {
+        self.packed_len(w, batch)
+            + if self.pads {
+                batch * self.padded_len()
+            } else {
+                0
+            }
+    }
 }
 
-/// A part's panel, aligned to the cache lines.
-#[repr(C, align(64))]
-struct Panel([f32; PANEL_VALUES]);
-
-/// Packs rows `rows` of `kernel` (`[depth, filters]`), filters `f0..f0 + valid` of each,
-/// side by side `lanes` apart into `panel`, zeros after the `valid`.
-fn pack(
-    kernel: &[f32],
-    filters: usize,
-    f0: usize,
-    valid: usize,
-    lanes: usize,
-    rows: impl Iterator<Item = usize>,
-    panel: &mut [f32],
-) {
-    for (k, dst) in rows.zip(panel.chunks_exact_mut(lanes)) {
-        let src = &kernel[k * filters + f0..][..valid];
-        for (j, d) in dst.iter_mut().enumerate() {
-            *d = src.get(j).copied().unwrap_or(0.0);
+/// Packs `kernel` (`[taps, cg, filters]`) into panels `[group][block][taps·cg][lanes]`,
+/// the filters past the group's last padded with zeros; a big kernel's panels split
+/// between the threads.
+fn pack(plan: &Plan, taps: usize, kernel: &[f32], packed: &mut [f32]) {
+    let (cg, fg, f, lanes) = (plan.cg(), plan.fg(), plan.filters, plan.lanes());
+    let depth = taps * cg;
+    let blocks = plan.blocks();
+    let one = |i: usize, panel: &mut [f32]| {
+        let (g, b) = (i / blocks, i % blocks);
+        let (f0, n) = (g * fg + b * lanes, lanes.min(fg - b * lanes));
+        for (k, dst) in panel.chunks_exact_mut(lanes).enumerate() {
+            dst[..n].copy_from_slice(&kernel[k * f + f0..][..n]);
+            dst[n..].fill(0.0);
         }
+    };
+    let len = (depth * lanes).max(1);
+    if packed.len() < 1 << 16 {
+        packed
+            .chunks_exact_mut(len)
+            .enumerate()
+            .for_each(|(i, p)| one(i, p));
+    } else {
+        use rayon::prelude::*;
+        packed
+            .par_chunks_exact_mut(len)
+            .enumerate()
+            .for_each(|(i, p)| one(i, p));
     }
 }
 
@@ -304,8 +325,9 @@ struct Job<'a> {
     /// The (padded) input, `sample_len` values per sample.
     x: &'a [f32],
     sample_len: usize,
-    /// `[taps · cg, filters]`, in the order of `taps` and their runs.
-    kernel: &'a [f32],
+    /// The packed panels, or the kernel itself (`[taps · cg, filters]`).
+    panels: &'a [f32],
+    packed: bool,
     bias: Option<&'a [f32]>,
     /// Offset of each run of taps from a position's first input value.
     taps: Vec<usize>,
@@ -385,19 +407,20 @@ impl Job<'_> {
     }
 
     /// Output positions `first..first + y.len() / filters` into `y`, a chunk of positions
-    /// at a time: for each tile of filters and each part of the depth, the part's panel
-    /// packed, then every tile of positions of the chunk through it.
+    /// at a time: for each tile of filters and each part of the depth (its panel stays in
+    /// cache), every tile of positions of the chunk.
     fn run(&self, first: usize, y: &mut [f32], activation: Activation) {
         let f = self.plan.filters;
         let (cg, fg) = (self.plan.cg(), self.plan.fg());
         let (pixels, lanes) = (self.plan.pixels(), self.plan.lanes());
         let chunk = CHUNK_TILES * pixels;
-        let mut packed = Panel([0.0; PANEL_VALUES]);
+        let depth = self.taps.len() * self.run;
+        // Values from one row of a panel to the next.
+        let panel_stride = if self.packed { lanes } else { f };
         let mut bases = [0usize; CHUNK_TILES * MAX_PIXELS];
         for (c, ys) in y.chunks_mut(chunk * f).enumerate() {
             let n = ys.len() / f;
             self.bases(first + c * chunk, &mut bases[..n]);
-            let packs = n >= PACK_TILES * pixels || fg % lanes != 0;
             for g in 0..self.plan.groups {
                 for blk in 0..self.plan.blocks() {
                     let f0 = blk * lanes;
@@ -414,22 +437,13 @@ impl Job<'_> {
                             part.taps.start * self.run + part.from,
                             part.taps.len() * part.run,
                         );
-                        let (panel, panel_stride) = if packs {
-                            let panel = &mut packed.0[..rows * lanes];
-                            pack(
-                                self.kernel,
-                                f,
-                                g * fg + f0,
-                                valid,
-                                lanes,
-                                k0..k0 + rows,
-                                panel,
-                            );
-                            (&*panel, lanes)
+                        let block = if self.packed {
+                            (g * self.plan.blocks() + blk) * depth * lanes
                         } else {
-                            let at = k0 * f + g * fg + f0;
-                            (&self.kernel[at..at + (rows - 1) * f + lanes], f)
+                            g * fg + f0
                         };
+                        let at = block + k0 * panel_stride;
+                        let panel = &self.panels[at..at + (rows - 1) * panel_stride + lanes];
                         for t0 in (0..n).step_by(pixels) {
                             let count = pixels.min(n - t0);
                             // A partial tile repeats its last position; only `count` are
@@ -484,14 +498,20 @@ impl Job<'_> {
             end <= self.x.len(),
             "tiled convolution window out of bounds"
         );
+        let depth = self.taps.len() * self.run;
+        let panels = if self.packed {
+            self.plan.groups * self.plan.blocks() * depth * self.plan.lanes()
+        } else {
+            depth * self.plan.filters
+        };
         assert!(
-            self.taps.len() * self.run * self.plan.filters <= self.kernel.len(),
+            panels <= self.panels.len(),
             "tiled convolution kernel too short"
         );
     }
 }
 
-/// Pads the input into `scratch` ([`Plan::scratch_len`] values), and
+/// Packs the kernel (when the call does) and pads the input into `scratch` ([`Plan::scratch_len`] values), and
 /// returns the job that computes any range of output positions.
 #[allow(clippy::too_many_arguments)]
 fn prepare<'a>(
@@ -504,8 +524,13 @@ fn prepare<'a>(
     x: &'a [f32],
     scratch: &'a mut [f32],
 ) -> Job<'a> {
+    let (packed, rest) = scratch.split_at_mut(plan.packed_len(w, batch));
+    let packs = plan.packs(w, batch);
+    if packs {
+        pack(plan, w.taps(), kernel, packed);
+    }
     let (input, sample_len) = if plan.pads {
-        let padded = &mut scratch[..batch * plan.padded_len()];
+        let padded = &mut rest[..batch * plan.padded_len()];
         pad(plan, w, x, padded);
         (&*padded, plan.padded_len())
     } else {
@@ -536,7 +561,8 @@ fn prepare<'a>(
         w,
         x: input,
         sample_len,
-        kernel,
+        panels: if packs { &*packed } else { kernel },
+        packed: packs,
         bias,
         taps,
         run,

@@ -232,7 +232,8 @@ impl Plan {
 
     /// Whether a call on `batch` samples packs the kernel.
     fn packs(&self, w: &Window, batch: usize) -> bool {
-        self.fg() % self.lanes() != 0 || batch * w.positions() >= PACK_TILES * self.pixels()
+        !self.fg().is_multiple_of(self.lanes())
+            || batch * w.positions() >= PACK_TILES * self.pixels()
     }
 
     /// Values of the packed kernel, when the call packs it.

@@ -4,7 +4,7 @@
 use super::{Activation, LeakyReLU, PReLU, ReLU, ELU};
 use crate::layer::ops::Step;
 use crate::runtime::elements;
-use crate::runtime::kernels::strided_offsets;
+use crate::runtime::kernels::{par_rows, strided_offsets};
 use crate::shape::{Shape, MAX_RANK};
 
 pub(super) const SELU_ALPHA: f32 = 1.673_263_2;
@@ -123,6 +123,16 @@ pub(crate) fn relu_layer(c: &ReLU, x: &[f32], y: &mut [f32]) {
             x,
             y,
         );
+    }
+    if slope == 0.0 && threshold == 0.0 {
+        // ReLU and ReLU6: a select the compiler vectorizes; NaN fails `r > m` and stays.
+        let m = max.unwrap_or(f32::INFINITY);
+        return par_rows(x, y, 1, |xs, ys| {
+            for (o, &v) in ys.iter_mut().zip(xs) {
+                let r = relu(v);
+                *o = if r > m { m } else { r };
+            }
+        });
     }
     for (o, &v) in y.iter_mut().zip(x) {
         if v.is_nan() {

@@ -4,6 +4,7 @@
 //!
 //! Every spatial layer is handled in three dimensions (see [`Window`]).
 
+pub(crate) use super::depthwise::depthwise;
 use super::tiled;
 use super::{Conv, ConvOp};
 use crate::layer::activation::forward::apply;
@@ -496,69 +497,6 @@ fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
                     }
                 }
                 at += filters;
-            }
-        }
-    }
-}
-
-/// Each channel convolved with its own `dm` filters: output channel `c·dm + m`, kernel
-/// `[taps, channels, dm]`.
-pub(crate) fn depthwise(
-    w: &Window,
-    channels: usize,
-    dm: usize,
-    kernel: &[f32],
-    bias: Option<&[f32]>,
-    x: &[f32],
-    y: &mut [f32],
-) {
-    let [_, h, wd] = w.size;
-    let width = channels * dm;
-    let in_len = w.size.iter().product::<usize>() * channels;
-    let out_len = w.positions() * width;
-    for (xs, ys) in x
-        .chunks_exact(in_len.max(1))
-        .zip(y.chunks_exact_mut(out_len.max(1)))
-    {
-        let mut row = 0;
-        for od in 0..w.out[0] {
-            for oh in 0..w.out[1] {
-                for ow in 0..w.out[2] {
-                    let acc = &mut ys[row * width..(row + 1) * width];
-                    match bias {
-                        Some(b) => acc.copy_from_slice(b),
-                        None => acc.fill(0.0),
-                    }
-                    let mut tap = 0;
-                    for kd in 0..w.kernel[0] {
-                        let id = w.source(0, od, kd);
-                        for kh in 0..w.kernel[1] {
-                            let ih = w.source(1, oh, kh);
-                            for kw in 0..w.kernel[2] {
-                                if let (Some(id), Some(ih), Some(iw)) =
-                                    (id, ih, w.source(2, ow, kw))
-                                {
-                                    let src =
-                                        &xs[((id * h + ih) * wd + iw) * channels..][..channels];
-                                    let k = &kernel[tap * width..(tap + 1) * width];
-                                    if dm == 1 {
-                                        for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
-                                            *a += v * k;
-                                        }
-                                    } else {
-                                        for (ch, &v) in src.iter().enumerate() {
-                                            for m in 0..dm {
-                                                acc[ch * dm + m] += v * k[ch * dm + m];
-                                            }
-                                        }
-                                    }
-                                }
-                                tap += 1;
-                            }
-                        }
-                    }
-                    row += 1;
-                }
             }
         }
     }

@@ -3,6 +3,8 @@
 #[cfg(feature = "runtime")]
 pub(crate) mod backward;
 #[cfg(feature = "runtime")]
+mod depthwise;
+#[cfg(feature = "runtime")]
 pub(crate) mod forward;
 #[cfg(feature = "onnx")]
 pub(crate) mod onnx;

@@ -2,6 +2,11 @@
 
 use super::Normalization;
 use crate::layer::ops::Step;
+use crate::runtime::kernels::par_rows;
+
+/// Values of a band of rows that each block of features passes over while it is in the
+/// L1 cache.
+const ROWS_VALUES: usize = 1 << 13;
 
 pub(crate) fn forward(c: &Normalization, s: &Step, x: &[f32], y: &mut [f32]) {
     let features = s.input.last().max(1);
@@ -14,22 +19,31 @@ pub(crate) fn forward(c: &Normalization, s: &Step, x: &[f32], y: &mut [f32]) {
             return;
         };
         // y = x · inv + (beta - mean · inv), inv = gamma / sqrt(var + eps), as TensorFlow does.
-        // Blocks of features keep the factors on the stack: no allocation per call.
+        // Blocks of features keep the factors on the stack (no allocation per call), over
+        // bands of rows that stay in cache while each block passes over them; bands split
+        // between the threads when the tensor is big.
         const BLOCK: usize = 64;
-        let (mut inv, mut shift) = ([0f32; BLOCK], [0f32; BLOCK]);
-        for start in (0..features).step_by(BLOCK) {
-            let len = BLOCK.min(features - start);
-            for j in 0..len {
-                let i = start + j;
-                inv[j] = gamma.map_or(1.0, |g| g[i]) / (var[i] + eps).sqrt();
-                shift[j] = beta.map_or(0.0, |b| b[i]) - mean[i] * inv[j];
-            }
-            for (xs, ys) in x.chunks_exact(features).zip(y.chunks_exact_mut(features)) {
-                for j in 0..len {
-                    ys[start + j] = xs[start + j] * inv[j] + shift[j];
+        let band = (ROWS_VALUES / features).max(1) * features;
+        let one = |x: &[f32], y: &mut [f32]| {
+            let (mut inv, mut shift) = ([0f32; BLOCK], [0f32; BLOCK]);
+            for (xb, yb) in x.chunks(band).zip(y.chunks_mut(band)) {
+                for start in (0..features).step_by(BLOCK) {
+                    let len = BLOCK.min(features - start);
+                    for j in 0..len {
+                        let i = start + j;
+                        inv[j] = gamma.map_or(1.0, |g| g[i]) / (var[i] + eps).sqrt();
+                        shift[j] = beta.map_or(0.0, |b| b[i]) - mean[i] * inv[j];
+                    }
+                    for (xs, ys) in xb.chunks_exact(features).zip(yb.chunks_exact_mut(features)) {
+                        let (xs, ys) = (&xs[start..start + len], &mut ys[start..start + len]);
+                        for (((o, &v), &a), &b) in ys.iter_mut().zip(xs).zip(&inv).zip(&shift) {
+                            *o = v * a + b;
+                        }
+                    }
                 }
             }
-        }
+        };
+        par_rows(x, y, features, one);
     } else {
         for (xs, ys) in x.chunks_exact(features).zip(y.chunks_exact_mut(features)) {
             let n = features as f64;

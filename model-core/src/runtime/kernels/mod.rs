@@ -22,6 +22,31 @@ pub(crate) fn threads_for(macs: usize) -> usize {
     }
 }
 
+/// Element-wise passes over at least this many values split them between the threads.
+const PARALLEL_VALUES: usize = 1 << 16;
+
+/// `f` over `x` into `y` (the same length), in whole rows of `row` values: split between
+/// the threads when there are enough values to pay for the hand-off, on the calling
+/// thread otherwise.
+pub(crate) fn par_rows(
+    x: &[f32],
+    y: &mut [f32],
+    row: usize,
+    f: impl Fn(&[f32], &mut [f32]) + Sync,
+) {
+    let row = row.max(1);
+    let threads = rayon::current_num_threads().max(1);
+    if y.len() < PARALLEL_VALUES || threads == 1 {
+        return f(x, y);
+    }
+    let rows = y.len().div_ceil(row);
+    let share = rows.div_ceil(threads) * row;
+    use rayon::prelude::*;
+    y.par_chunks_mut(share)
+        .zip(x.par_chunks(share))
+        .for_each(|(ys, xs)| f(xs, ys));
+}
+
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Mat<'a> {

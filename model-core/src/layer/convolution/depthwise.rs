@@ -1,0 +1,244 @@
+//! The depthwise convolution of `DepthwiseConv1D/2D` and of the first half of
+//! `SeparableConv1D/2D`: each channel convolved with its own `dm` filters, output channel
+//! `c · dm + m`, kernel `[taps, channels, dm]`.
+//!
+//! Work is a line of outputs at a time (one sample, one output row), lines split between
+//! the threads when the layer is big enough. The line's arithmetic is one body compiled
+//! twice: for AVX-512, where the CPU has it, and for the baseline; both add the same terms
+//! in the same order, so they give the same values bit for bit.
+
+use crate::layer::window::Window;
+use crate::runtime::kernels::threads_for;
+
+/// What every line needs.
+struct Depthwise<'a> {
+    w: &'a Window,
+    channels: usize,
+    dm: usize,
+    kernel: &'a [f32],
+    bias: Option<&'a [f32]>,
+    x: &'a [f32],
+}
+
+/// Runs the convolution on every sample of `x` into `y`.
+pub(crate) fn depthwise(
+    w: &Window,
+    channels: usize,
+    dm: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let d = Depthwise {
+        w,
+        channels,
+        dm,
+        kernel,
+        bias,
+        x,
+    };
+    d.run(y, avx512());
+}
+
+/// Whether the running CPU takes the AVX-512 body.
+fn avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+impl Depthwise<'_> {
+    fn run(&self, y: &mut [f32], wide: bool) {
+        let w = self.w;
+        let width = self.channels * self.dm;
+        let line_len = (w.out[2] * width).max(1);
+        let lines = y.len() / line_len;
+        let macs = y.len() * w.taps();
+        let threads = threads_for(macs).min(lines).max(1);
+        let one = |first: usize, ys: &mut [f32]| {
+            for (l, out) in (first..).zip(ys.chunks_exact_mut(line_len)) {
+                self.line(l, out, wide);
+            }
+        };
+        if threads <= 1 {
+            one(0, y);
+            return;
+        }
+        let share = lines.div_ceil(threads);
+        use rayon::prelude::*;
+        y.par_chunks_mut(share * line_len)
+            .enumerate()
+            .for_each(|(t, ys)| one(t * share, ys));
+    }
+
+    /// Output line `l` (sample, depth and row, in order) into `out`.
+    fn line(&self, l: usize, out: &mut [f32], wide: bool) {
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` is only set where the CPU has AVX-512F.
+            return unsafe { line_avx512(self, l, out) };
+        }
+        let _ = wide;
+        line_body(self, l, out)
+    }
+}
+
+/// [`line_body`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn line_avx512(d: &Depthwise, l: usize, out: &mut [f32]) {
+    line_body(d, l, out)
+}
+
+#[inline(always)]
+fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
+    let w = d.w;
+    let [_, h, wd] = w.size;
+    let (channels, dm) = (d.channels, d.dm);
+    let width = channels * dm;
+    let in_len = w.size.iter().product::<usize>() * channels;
+    let (sample, od, oh) = (
+        l / (w.out[0] * w.out[1]).max(1),
+        (l / w.out[1].max(1)) % w.out[0].max(1),
+        l % w.out[1].max(1),
+    );
+    let xs = &d.x[sample * in_len..][..in_len];
+    for (ow, acc) in out.chunks_exact_mut(width.max(1)).enumerate() {
+        match d.bias {
+            Some(b) => acc.copy_from_slice(&b[..width]),
+            None => acc.fill(0.0),
+        }
+        let mut tap = 0;
+        for kd in 0..w.kernel[0] {
+            let id = w.source(0, od, kd);
+            for kh in 0..w.kernel[1] {
+                let ih = w.source(1, oh, kh);
+                for kw in 0..w.kernel[2] {
+                    if let (Some(id), Some(ih), Some(iw)) = (id, ih, w.source(2, ow, kw)) {
+                        let src = &xs[((id * h + ih) * wd + iw) * channels..][..channels];
+                        let k = &d.kernel[tap * width..][..width];
+                        if dm == 1 {
+                            for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
+                                *a += v * k;
+                            }
+                        } else {
+                            for ((a, k), &v) in
+                                acc.chunks_exact_mut(dm).zip(k.chunks_exact(dm)).zip(src)
+                            {
+                                for (a, &k) in a.iter_mut().zip(k) {
+                                    *a += v * k;
+                                }
+                            }
+                        }
+                    }
+                    tap += 1;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{avx512, Depthwise};
+    use crate::layer::window::Window;
+    use crate::layer::Padding;
+    use crate::shape::Shape;
+
+    /// Each channel against its filters, term by term.
+    fn naive(d: &Depthwise, batch: usize) -> Vec<f32> {
+        let w = d.w;
+        let width = d.channels * d.dm;
+        let mut y = vec![0.0; batch * w.positions() * width];
+        let [_, h, wd] = w.size;
+        for b in 0..batch {
+            for oh in 0..w.out[1] {
+                for ow in 0..w.out[2] {
+                    for c in 0..d.channels {
+                        for m in 0..d.dm {
+                            let o = c * d.dm + m;
+                            let mut acc = d.bias.map_or(0.0, |b| b[o]);
+                            for kh in 0..w.kernel[1] {
+                                for kw in 0..w.kernel[2] {
+                                    if let (Some(ih), Some(iw)) =
+                                        (w.source(1, oh, kh), w.source(2, ow, kw))
+                                    {
+                                        let xv = d.x[((b * h + ih) * wd + iw) * d.channels + c];
+                                        acc += xv * d.kernel[(kh * w.kernel[2] + kw) * width + o];
+                                    }
+                                }
+                            }
+                            y[((b * w.out[1] + oh) * w.out[2] + ow) * width + o] = acc;
+                        }
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn both_bodies_give_the_definitions_values() {
+        // (batch, h, w, channels, dm, kernel, stride, same): channels below, at and past a
+        // vector, depth multipliers, strides, both paddings, one big enough for threads.
+        let cases = [
+            (1, 7, 6, 3, 1, 3, 1, true),
+            (2, 9, 9, 16, 1, 3, 2, true),
+            (1, 8, 11, 37, 2, 3, 1, false),
+            (3, 5, 5, 5, 3, 2, 2, false),
+            (2, 30, 30, 96, 1, 3, 1, true),
+        ];
+        for (batch, h, wd, channels, dm, k, stride, same) in cases {
+            let input = Shape::new(&[h, wd, channels]);
+            let padding = if same { Padding::Same } else { Padding::Valid };
+            let out = |n: usize| {
+                if same {
+                    n.div_ceil(stride)
+                } else {
+                    (n - k) / stride + 1
+                }
+            };
+            let output = Shape::new(&[out(h), out(wd), channels * dm]);
+            let w = Window::new(2, &input, &output, [k; 3], [stride; 3], [1; 3], padding);
+            let n = |len: usize, m: usize| -> Vec<f32> {
+                (0..len)
+                    .map(|i| ((i * m) % 97) as f32 / 48.0 - 1.0)
+                    .collect()
+            };
+            let kernel = n(k * k * channels * dm, 31);
+            let bias = n(channels * dm, 7);
+            let x = n(batch * h * wd * channels, 37);
+            let d = Depthwise {
+                w: &w,
+                channels,
+                dm,
+                kernel: &kernel,
+                bias: Some(&bias),
+                x: &x,
+            };
+            let want = naive(&d, batch);
+            let mut paths = vec![false];
+            if avx512() {
+                paths.push(true);
+            }
+            for wide in paths {
+                let mut y = vec![f32::NAN; want.len()];
+                d.run(&mut y, wide);
+                for (i, (a, b)) in y.iter().zip(&want).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-5,
+                        "{h}×{wd}×{channels} dm {dm} k {k} stride {stride} avx512 {wide}: \
+                         value {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}

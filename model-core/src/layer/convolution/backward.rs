@@ -289,21 +289,34 @@ impl Geometry<'_> {
                     rs: filters,
                     cs: 1,
                 };
-                // dkernel[:, group] (+)= colsᵀ · dz[:, group]
-                matmul_serial(
-                    depth,
+                // dkernel[:, group] (+)= colsᵀ · dz[:, group], through the tile kernel
+                // where it takes the group's filters.
+                let tiled = tiled::transposed_product(
                     n,
+                    depth,
                     fg,
-                    Mat {
-                        data: cols,
-                        rs: 1,
-                        cs: depth,
-                    },
-                    dz_block,
+                    (cols, depth),
+                    (&dz[row0 * filters + f0..], filters),
                     &mut dk[f0..],
                     filters,
                     row0 > 0,
                 );
+                if !tiled {
+                    matmul_serial(
+                        depth,
+                        n,
+                        fg,
+                        Mat {
+                            data: cols,
+                            rs: 1,
+                            cs: depth,
+                        },
+                        dz_block,
+                        &mut dk[f0..],
+                        filters,
+                        row0 > 0,
+                    );
+                }
                 if let Some(dx) = dx.as_deref_mut() {
                     // dcols = dz[:, group] · kernel[:, group]ᵀ
                     let dcols = &mut dcols[..n * depth];

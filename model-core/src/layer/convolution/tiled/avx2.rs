@@ -19,7 +19,7 @@ pub(super) fn available() -> bool {
 /// One tile (see [`super::TileFn`] for the contract).
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA, and `base[i] + tap + run <= x.len()` for every base
+/// The CPU must support AVX2 and FMA, and `base[i] + tap + (run - 1) · x_stride < x.len()` for every base
 /// and tap.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -35,6 +35,7 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         init,
         accumulate,
         relu,
+        x_stride,
         stride,
         count,
         valid,
@@ -82,25 +83,26 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         let p4 = xp.add(base[4] + tap);
         let p5 = xp.add(base[5] + tap);
         for c in 0..run {
+            let at = c * x_stride;
             let w0 = _mm256_loadu_ps(wp);
             let w1 = _mm256_loadu_ps(wp.add(8));
             wp = wp.add(panel_stride);
-            let v = _mm256_broadcast_ss(&*p0.add(c));
+            let v = _mm256_broadcast_ss(&*p0.add(at));
             a00 = _mm256_fmadd_ps(v, w0, a00);
             a01 = _mm256_fmadd_ps(v, w1, a01);
-            let v = _mm256_broadcast_ss(&*p1.add(c));
+            let v = _mm256_broadcast_ss(&*p1.add(at));
             a10 = _mm256_fmadd_ps(v, w0, a10);
             a11 = _mm256_fmadd_ps(v, w1, a11);
-            let v = _mm256_broadcast_ss(&*p2.add(c));
+            let v = _mm256_broadcast_ss(&*p2.add(at));
             a20 = _mm256_fmadd_ps(v, w0, a20);
             a21 = _mm256_fmadd_ps(v, w1, a21);
-            let v = _mm256_broadcast_ss(&*p3.add(c));
+            let v = _mm256_broadcast_ss(&*p3.add(at));
             a30 = _mm256_fmadd_ps(v, w0, a30);
             a31 = _mm256_fmadd_ps(v, w1, a31);
-            let v = _mm256_broadcast_ss(&*p4.add(c));
+            let v = _mm256_broadcast_ss(&*p4.add(at));
             a40 = _mm256_fmadd_ps(v, w0, a40);
             a41 = _mm256_fmadd_ps(v, w1, a41);
-            let v = _mm256_broadcast_ss(&*p5.add(c));
+            let v = _mm256_broadcast_ss(&*p5.add(at));
             a50 = _mm256_fmadd_ps(v, w0, a50);
             a51 = _mm256_fmadd_ps(v, w1, a51);
         }

@@ -18,7 +18,7 @@ pub(super) fn available() -> bool {
 /// compiler keeps in registers.
 ///
 /// # Safety
-/// The CPU must support AVX-512F, and `base[i] + tap + run <= x.len()` for every base and
+/// The CPU must support AVX-512F, and `base[i] + tap + (run - 1) · x_stride < x.len()` for every base and
 /// tap.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
@@ -34,6 +34,7 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
         init,
         accumulate,
         relu,
+        x_stride,
         stride,
         count,
         valid,
@@ -80,13 +81,14 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
             p[i] = xp.add(base[i] + tap);
         }
         for c in 0..run {
+            let at = c * x_stride;
             let mut w = [_mm512_setzero_ps(); V];
             for (j, w) in w.iter_mut().enumerate() {
                 *w = _mm512_loadu_ps(wp.add(16 * j));
             }
             wp = wp.add(panel_stride);
             for i in 0..P {
-                let v = _mm512_set1_ps(*p[i].add(c));
+                let v = _mm512_set1_ps(*p[i].add(at));
                 for j in 0..V {
                     acc[i][j] = _mm512_fmadd_ps(v, w[j], acc[i][j]);
                 }

@@ -114,6 +114,9 @@ pub(super) struct Tile<'a> {
     init: &'a [f32],
     accumulate: bool,
     relu: bool,
+    /// Values from one value of a run to the next in `x`: 1 in a convolution, a row's
+    /// length in [`transposed_product`].
+    x_stride: usize,
     stride: usize,
     count: usize,
     valid: usize,
@@ -462,6 +465,7 @@ impl Job<'_> {
                                 init: &init,
                                 accumulate: k > 0,
                                 relu: self.relu && k == last,
+                                x_stride: 1,
                                 stride: f,
                                 count,
                                 valid,
@@ -653,9 +657,155 @@ pub(super) fn convolve_bands(
         .for_each(|(t, outs)| run(t * share, outs));
 }
 
+/// `out (+)= aᵀ · b` on the calling thread, through the tile kernel: `a` is `rows × m`
+/// (a row `a_rs` values apart), `b` is `rows × n` (rows `b_rs` apart), `out` is `m × n`
+/// (rows `out_rs` apart), added to when `accumulate`. A tile holds `pixels` columns of
+/// `a` × `lanes` columns of `b`; its run walks down the rows, broadcasting `a`'s values a
+/// row apart and reading `b`'s rows in place as the panel, a part of rows at a time.
+/// A convolution's kernel gradient is this product (`a` its im2col columns, `b` its
+/// output gradient). Returns `false`, having done nothing, where no tile kernel is chosen
+/// or `n` does not fill whole tiles (the caller then uses a matrix product).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn transposed_product(
+    rows: usize,
+    m: usize,
+    n: usize,
+    (a, a_rs): (&[f32], usize),
+    (b, b_rs): (&[f32], usize),
+    out: &mut [f32],
+    out_rs: usize,
+    accumulate: bool,
+) -> bool {
+    let Some(isa) = chosen() else {
+        return false;
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        let kernel = Kernel::new(isa, n);
+        let (pixels, lanes) = (kernel.pixels, kernel.lanes);
+        if rows == 0 || m == 0 || n == 0 || !n.is_multiple_of(lanes) {
+            return false;
+        }
+        // Every read and write the tiles make, checked once.
+        assert!(
+            a_rs >= m && (rows - 1) * a_rs + m <= a.len(),
+            "aᵀ · b: a too short"
+        );
+        assert!(
+            b_rs >= n && (rows - 1) * b_rs + n <= b.len(),
+            "aᵀ · b: b too short"
+        );
+        assert!(
+            out_rs >= n && (m - 1) * out_rs + n <= out.len(),
+            "aᵀ · b: out too short"
+        );
+        let part = (PANEL_VALUES / lanes).max(1);
+        let init = [0f32; MAX_LANES];
+        for f0 in (0..n).step_by(lanes) {
+            for p0 in (0..rows).step_by(part) {
+                let run = part.min(rows - p0);
+                let panel = &b[p0 * b_rs + f0..][..(run - 1) * b_rs + lanes];
+                let x = &a[p0 * a_rs..];
+                for k0 in (0..m).step_by(pixels) {
+                    let count = pixels.min(m - k0);
+                    let base: [usize; MAX_PIXELS] = std::array::from_fn(|i| k0 + i.min(count - 1));
+                    let tile = Tile {
+                        x,
+                        base: &base,
+                        taps: &[0],
+                        run,
+                        panel,
+                        panel_stride: b_rs,
+                        init: &init,
+                        accumulate: accumulate || p0 > 0,
+                        relu: false,
+                        x_stride: a_rs,
+                        stride: out_rs,
+                        count,
+                        valid: lanes,
+                    };
+                    // SAFETY: the asserts above bound every read of `x` (`k0 + i < m`,
+                    // rows `p0..p0 + run`) and `chosen` that the CPU has the kernel's
+                    // instructions; the kernel checks the panel's and `out`'s lengths.
+                    unsafe { (kernel.tile)(&tile, &mut out[k0 * out_rs + f0..]) };
+                }
+            }
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (isa, rows, m, n, a, a_rs, b, b_rs, out, out_rs, accumulate);
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{parts, Part};
+    use super::{parts, transposed_product, Isa, Part, FORCE};
+
+    #[test]
+    fn the_transposed_product_matches_the_definition_on_every_kernel() {
+        let value = |i: usize, m: usize| ((i * m) % 89) as f32 / 44.0 - 1.0;
+        // (rows, m, n, a's row stride, b's row stride): partial tiles of `a`'s columns,
+        // several parts of rows, one and several tiles of `b`'s columns, strided rows.
+        let cases = [
+            (1, 1, 16, 1, 16),
+            (250, 27, 32, 27, 32),
+            (97, 288, 64, 300, 64),
+            (300, 13, 128, 13, 130),
+            (5, 7, 48, 9, 50),
+        ];
+        for (rows, m, n, a_rs, b_rs) in cases {
+            let a: Vec<f32> = (0..rows * a_rs).map(|i| value(i, 37)).collect();
+            let b: Vec<f32> = (0..rows * b_rs).map(|i| value(i, 53)).collect();
+            let start: Vec<f32> = (0..m * n).map(|i| value(i, 11)).collect();
+            for accumulate in [false, true] {
+                let mut want = if accumulate {
+                    start.clone()
+                } else {
+                    vec![0.0; m * n]
+                };
+                for k in 0..m {
+                    for f in 0..n {
+                        for p in 0..rows {
+                            want[k * n + f] += a[p * a_rs + k] * b[p * b_rs + f];
+                        }
+                    }
+                }
+                for isa in [Isa::Avx2, Isa::Avx512]
+                    .into_iter()
+                    .filter(|i| i.available())
+                {
+                    FORCE.with(|f| f.set(Some(Some(isa))));
+                    let mut out = start.clone();
+                    let took = transposed_product(
+                        rows,
+                        m,
+                        n,
+                        (&a, a_rs),
+                        (&b, b_rs),
+                        &mut out,
+                        n,
+                        accumulate,
+                    );
+                    FORCE.with(|f| f.set(None));
+                    if !took {
+                        // Only where `n` does not fill the kernel's tiles.
+                        assert!(n % 16 != 0 || (isa == Isa::Avx512 && n > 32 && n % 64 != 0));
+                        assert_eq!(out, start, "refused, so nothing is written");
+                        continue;
+                    }
+                    for (i, (o, w)) in out.iter().zip(&want).enumerate() {
+                        assert!(
+                            (o - w).abs() < 1e-3,
+                            "{rows}×{m}ᵀ·{n} {isa:?} accumulate {accumulate}: value {i}: {o} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     /// Every value of every run, once, in order, no part deeper than the limit.
     fn covers(taps: usize, run: usize, max: usize) {

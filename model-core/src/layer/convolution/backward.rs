@@ -300,6 +300,7 @@ impl Geometry<'_> {
                     &mut dk[f0..],
                     filters,
                     row0 > 0,
+                    1,
                 );
                 if !tiled {
                     matmul_serial(

@@ -6,6 +6,7 @@
 
 pub(crate) use super::depthwise::depthwise;
 use super::tiled;
+pub(crate) use super::tiled::{takes_products, transposed_product};
 use super::{Conv, ConvOp};
 use crate::layer::activation::forward::apply;
 use crate::layer::ops::Step;
@@ -105,6 +106,62 @@ pub(crate) fn scratch_len(c: &Conv, input: &Shape, output: &Shape, batch: usize)
             b.threads * b.rows * depth
         }
     }
+}
+
+/// Products of at least this many rows go through [`pointwise`]; fewer take the one-row
+/// product of `runtime::kernels`, which streams the kernel once per row.
+const POINTWISE_ROWS: usize = 16;
+
+thread_local! {
+    /// [`pointwise`]'s packed kernel, kept between calls.
+    static POINTWISE_SCRATCH: std::cell::RefCell<Vec<f32>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `y = activation(x · kernel + bias)` for `rows` rows of `depth` values and `units`
+/// outputs, through the tile kernel as the 1×1 convolution it is (a `Dense` layer on a
+/// batch), the bias and ReLU applied in the tiles. Returns `false`, having done nothing,
+/// for few rows or where the tile kernel does not take plain products
+/// ([`takes_products`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn pointwise(
+    rows: usize,
+    depth: usize,
+    units: usize,
+    x: &[f32],
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    activation: crate::layer::Activation,
+    y: &mut [f32],
+) -> bool {
+    if rows < POINTWISE_ROWS || !tiled::takes_products() {
+        return false;
+    }
+    let w = Window {
+        size: [1, 1, rows],
+        out: [1, 1, rows],
+        kernel: [1; 3],
+        stride: [1; 3],
+        dilation: [1; 3],
+        pad: [0; 3],
+    };
+    let Some(plan) = tiled::plan(&w, depth, 1, units) else {
+        return false;
+    };
+    let need = plan.scratch_len(&w, 1);
+    let threads = threads_for(rows * depth * units);
+    let mut run = |scratch: &mut [f32]| {
+        tiled::convolve(
+            &plan, &w, 1, kernel, bias, activation, x, y, scratch, threads,
+        );
+    };
+    // A product nested in another on this thread (a rayon worker waiting inside one may
+    // take up another) gets a buffer of its own.
+    POINTWISE_SCRATCH.with(|b| match b.try_borrow_mut() {
+        Ok(mut buffer) => run(crate::runtime::grown(&mut buffer, need)),
+        Err(_) => run(&mut vec![0.0; need]),
+    });
+    true
 }
 
 /// A 1×1 convolution with stride 1 and one group is a plain product on the input, run as
@@ -839,6 +896,56 @@ pub(crate) mod tests {
             (2, 7, 7, 8, 32, [3, 3], 2, 1, 1, false),
             (1, 6, 5, 8, 256, [2, 2], 2, 1, 1, true),
         ]);
+    }
+
+    #[test]
+    fn pointwise_products_match_the_definition() {
+        use crate::layer::Activation;
+        // (rows, depth, units, activation): partial tiles of rows and of units, a depth in
+        // parts, ReLU in the tiles and softmax after them, rows enough for threads.
+        let cases = [
+            (16, 784, 128, Activation::Relu),
+            (37, 20, 10, Activation::Softmax),
+            (300, 1300, 70, Activation::Linear),
+            (129, 64, 64, Activation::Tanh),
+        ];
+        for (rows, depth, units, activation) in cases {
+            let value = |i: usize, m: usize| ((i * m) % 89) as f32 / 44.0 - 1.0;
+            let x: Vec<f32> = (0..rows * depth).map(|i| value(i, 37)).collect();
+            let kernel: Vec<f32> = (0..depth * units).map(|i| value(i, 53) * 0.1).collect();
+            let bias: Vec<f32> = (0..units).map(|i| value(i, 7)).collect();
+            let mut want = vec![0.0; rows * units];
+            for r in 0..rows {
+                for u in 0..units {
+                    want[r * units + u] = bias[u]
+                        + (0..depth)
+                            .map(|k| x[r * depth + k] * kernel[k * units + u])
+                            .sum::<f32>();
+                }
+            }
+            crate::layer::activation::forward::apply(activation, &mut want, units);
+            let mut y = vec![f32::NAN; rows * units];
+            if !super::pointwise(
+                rows,
+                depth,
+                units,
+                &x,
+                &kernel,
+                Some(&bias),
+                activation,
+                &mut y,
+            ) {
+                // Only where the machine's tile kernel does not take products.
+                assert!(!super::tiled::takes_products());
+                continue;
+            }
+            for (i, (a, b)) in y.iter().zip(&want).enumerate() {
+                assert!(
+                    (a - b).abs() < 1e-4,
+                    "{rows}×{depth}·{units}: value {i}: {a} vs {b}"
+                );
+            }
+        }
     }
 
     #[test]

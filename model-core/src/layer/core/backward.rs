@@ -4,10 +4,11 @@
 use super::{Dense, Embedding, LayerScale, Permute, RepeatVector};
 use crate::layer::activation::backward::{self as activation, needs_input};
 use crate::layer::activation::forward::apply;
+use crate::layer::convolution::forward::{takes_products, transposed_product};
 use crate::layer::ops::{Grad, Step, Train};
 use crate::layer::Activation;
 use crate::runtime::elements;
-use crate::runtime::kernels::{matmul, strided_offsets, strides_of, Mat};
+use crate::runtime::kernels::{matmul, strided_offsets, strides_of, threads_for, Mat};
 use crate::shape::MAX_RANK;
 
 /// Rows of a dense layer: every position but the last axis, over the batch.
@@ -57,20 +58,35 @@ pub(crate) fn dense_backward(c: &Dense, p: &Step, g: Grad) {
     let kernel = &p.weights[0].data;
     let dk = &mut grads[0];
     dk.resize(fan_in * units, 0.0);
-    matmul(
-        fan_in,
-        rows,
-        units,
-        Mat {
-            data: x,
-            rs: 1,
-            cs: fan_in,
-        },
-        Mat::rows(dz, units),
-        dk,
-        units,
-        false,
-    );
+    // dkernel = xᵀ · dz through the tile kernel where it takes plain products.
+    let tiled = takes_products()
+        && transposed_product(
+            rows,
+            fan_in,
+            units,
+            (x, fan_in),
+            (dz, units),
+            dk,
+            units,
+            false,
+            threads_for(fan_in * rows * units),
+        );
+    if !tiled {
+        matmul(
+            fan_in,
+            rows,
+            units,
+            Mat {
+                data: x,
+                rs: 1,
+                cs: fan_in,
+            },
+            Mat::rows(dz, units),
+            dk,
+            units,
+            false,
+        );
+    }
     if c.use_bias {
         column_sums(dz, units, &mut grads[1]);
     }

@@ -3,6 +3,7 @@
 
 use super::{Dense, Embedding, LayerScale, Permute, RepeatVector};
 use crate::layer::activation::forward::apply;
+use crate::layer::convolution::forward::pointwise;
 use crate::layer::ops::Step;
 use crate::runtime::kernels::{add_bias, matmul, strided_offsets, strides_of, Mat};
 use crate::runtime::{elements, RuntimeError};
@@ -13,6 +14,10 @@ pub(crate) fn dense(c: &Dense, s: &Step, x: &[f32], y: &mut [f32]) {
     let fan_in = s.input.last();
     let rows = s.batch * s.input.tail_product_except_last().unwrap_or(0);
     let kernel = &s.weights[0].data;
+    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+    if pointwise(rows, fan_in, c.units, x, kernel, bias, c.activation, y) {
+        return;
+    }
     matmul(
         rows,
         fan_in,

@@ -93,7 +93,7 @@ fn chosen() -> Option<Isa> {
 /// on the input: the AVX-512 one does (its 6×64 tile beats the `gemm` crate's AVX2 product,
 /// which has no AVX-512 path on stable Rust); with AVX2 the product stays, the tile having
 /// no advantage there to speak of.
-pub(super) fn takes_products() -> bool {
+pub(crate) fn takes_products() -> bool {
     chosen() == Some(Isa::Avx512)
 }
 
@@ -664,9 +664,10 @@ pub(super) fn convolve_bands(
 /// row apart and reading `b`'s rows in place as the panel, a part of rows at a time.
 /// A convolution's kernel gradient is this product (`a` its im2col columns, `b` its
 /// output gradient). Returns `false`, having done nothing, where no tile kernel is chosen
-/// or `n` does not fill whole tiles (the caller then uses a matrix product).
+/// or `n` does not fill whole tiles (the caller then uses a matrix product). With
+/// `threads` above one, `out`'s rows are shared out between that many.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn transposed_product(
+pub(crate) fn transposed_product(
     rows: usize,
     m: usize,
     n: usize,
@@ -675,6 +676,7 @@ pub(super) fn transposed_product(
     out: &mut [f32],
     out_rs: usize,
     accumulate: bool,
+    threads: usize,
 ) -> bool {
     let Some(isa) = chosen() else {
         return false;
@@ -682,10 +684,61 @@ pub(super) fn transposed_product(
     #[cfg(target_arch = "x86_64")]
     {
         let kernel = Kernel::new(isa, n);
-        let (pixels, lanes) = (kernel.pixels, kernel.lanes);
-        if rows == 0 || m == 0 || n == 0 || !n.is_multiple_of(lanes) {
+        if rows == 0 || m == 0 || n == 0 || !n.is_multiple_of(kernel.lanes) {
             return false;
         }
+        let share = m.div_ceil(threads.max(1)).div_ceil(kernel.pixels) * kernel.pixels;
+        if threads <= 1 || share >= m {
+            transposed_serial(
+                kernel,
+                rows,
+                m,
+                n,
+                (a, a_rs),
+                (b, b_rs),
+                out,
+                out_rs,
+                accumulate,
+            );
+            return true;
+        }
+        // Out's rows `k0..k0 + share` read columns `k0..` of `a`.
+        use rayon::prelude::*;
+        out.par_chunks_mut(share * out_rs)
+            .enumerate()
+            .for_each(|(t, out)| {
+                let k0 = t * share;
+                let m = share.min(m - k0);
+                let a = (&a[k0..], a_rs);
+                transposed_serial(kernel, rows, m, n, a, (b, b_rs), out, out_rs, accumulate);
+            });
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (
+            isa, rows, m, n, a, a_rs, b, b_rs, out, out_rs, accumulate, threads,
+        );
+        false
+    }
+}
+
+/// [`transposed_product`] on the calling thread, with its kernel chosen.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn transposed_serial(
+    kernel: Kernel,
+    rows: usize,
+    m: usize,
+    n: usize,
+    (a, a_rs): (&[f32], usize),
+    (b, b_rs): (&[f32], usize),
+    out: &mut [f32],
+    out_rs: usize,
+    accumulate: bool,
+) {
+    {
+        let (pixels, lanes) = (kernel.pixels, kernel.lanes);
         // Every read and write the tiles make, checked once.
         assert!(
             a_rs >= m && (rows - 1) * a_rs + m <= a.len(),
@@ -731,12 +784,6 @@ pub(super) fn transposed_product(
                 }
             }
         }
-        true
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = (isa, rows, m, n, a, a_rs, b, b_rs, out, out_rs, accumulate);
-        false
     }
 }
 
@@ -760,7 +807,7 @@ mod tests {
             let a: Vec<f32> = (0..rows * a_rs).map(|i| value(i, 37)).collect();
             let b: Vec<f32> = (0..rows * b_rs).map(|i| value(i, 53)).collect();
             let start: Vec<f32> = (0..m * n).map(|i| value(i, 11)).collect();
-            for accumulate in [false, true] {
+            for (accumulate, threads) in [(false, 1), (true, 1), (false, 2), (true, 3)] {
                 let mut want = if accumulate {
                     start.clone()
                 } else {
@@ -788,6 +835,7 @@ mod tests {
                         &mut out,
                         n,
                         accumulate,
+                        threads,
                     );
                     FORCE.with(|f| f.set(None));
                     if !took {
@@ -799,7 +847,7 @@ mod tests {
                     for (i, (o, w)) in out.iter().zip(&want).enumerate() {
                         assert!(
                             (o - w).abs() < 1e-3,
-                            "{rows}×{m}ᵀ·{n} {isa:?} accumulate {accumulate}: value {i}: {o} vs {w}"
+                            "{rows}×{m}ᵀ·{n} {isa:?} accumulate {accumulate} threads {threads}: value {i}: {o} vs {w}"
                         );
                     }
                 }

@@ -94,6 +94,35 @@ impl Window {
         }
     }
 
+    /// Calls `f(tap, cell)` for each tap of output position `row`'s window whose cell lies
+    /// inside the input: `tap` numbers the window's taps depth, then height, then width
+    /// (counting those outside), `cell` is the input position `(id · h + ih) · w + iw`.
+    #[inline(always)]
+    pub fn cells(&self, row: usize, mut f: impl FnMut(usize, usize)) {
+        let [_, h, wd] = self.size;
+        let [kd_n, kh_n, kw_n] = self.kernel;
+        let (od, oh, ow) = (
+            row / (self.out[1] * self.out[2]).max(1),
+            (row / self.out[2].max(1)) % self.out[1].max(1),
+            row % self.out[2].max(1),
+        );
+        for kd in 0..kd_n {
+            let Some(id) = self.source(0, od, kd) else {
+                continue;
+            };
+            for kh in 0..kh_n {
+                let Some(ih) = self.source(1, oh, kh) else {
+                    continue;
+                };
+                for kw in 0..kw_n {
+                    if let Some(iw) = self.source(2, ow, kw) {
+                        f((kd * kh_n + kh) * kw_n + kw, (id * h + ih) * wd + iw);
+                    }
+                }
+            }
+        }
+    }
+
     /// The input index on `axis` seen by output `o` through tap `k`, if inside the input.
     #[inline]
     pub fn source(&self, axis: usize, o: usize, k: usize) -> Option<usize> {

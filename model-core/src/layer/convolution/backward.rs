@@ -345,31 +345,18 @@ impl Geometry<'_> {
     /// onto the input value it was read from.
     fn col2im(&self, row0: usize, c0: usize, dcols: &[f32], dx: &mut [f32]) {
         let w = self.w;
-        let [_, h, wd] = w.size;
-        let [_, oh_n, ow_n] = w.out;
         let cg = self.cg;
         let depth = w.taps() * cg;
         for (r, src) in dcols.chunks_exact(depth).enumerate() {
             let row = row0 + r;
             let (sample, p) = (row / self.positions, row % self.positions);
-            let (od, oh, ow) = (p / (oh_n * ow_n), (p / ow_n) % oh_n, p % ow_n);
             let ds = &mut dx[sample * self.in_len..(sample + 1) * self.in_len];
-            let mut at = 0;
-            for kd in 0..w.kernel[0] {
-                let id = w.source(0, od, kd);
-                for kh in 0..w.kernel[1] {
-                    let ih = w.source(1, oh, kh);
-                    for kw in 0..w.kernel[2] {
-                        if let (Some(id), Some(ih), Some(iw)) = (id, ih, w.source(2, ow, kw)) {
-                            let to = ((id * h + ih) * wd + iw) * self.channels + c0;
-                            for (d, &v) in ds[to..to + cg].iter_mut().zip(&src[at..at + cg]) {
-                                *d += v;
-                            }
-                        }
-                        at += cg;
-                    }
+            w.cells(p, |tap, cell| {
+                let (to, at) = (cell * self.channels + c0, tap * cg);
+                for (d, &v) in ds[to..to + cg].iter_mut().zip(&src[at..at + cg]) {
+                    *d += v;
                 }
-            }
+            });
         }
     }
 }

@@ -100,48 +100,33 @@ unsafe fn line_avx512(d: &Depthwise, l: usize, out: &mut [f32]) {
 #[inline(always)]
 fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
     let w = d.w;
-    let [_, h, wd] = w.size;
     let (channels, dm) = (d.channels, d.dm);
     let width = channels * dm;
     let in_len = w.size.iter().product::<usize>() * channels;
-    let (sample, od, oh) = (
-        l / (w.out[0] * w.out[1]).max(1),
-        (l / w.out[1].max(1)) % w.out[0].max(1),
-        l % w.out[1].max(1),
-    );
+    let sample = l / (w.out[0] * w.out[1]).max(1);
+    // The line's first output position within its sample.
+    let first = (l % (w.out[0] * w.out[1]).max(1)) * w.out[2];
     let xs = &d.x[sample * in_len..][..in_len];
     for (ow, acc) in out.chunks_exact_mut(width.max(1)).enumerate() {
         match d.bias {
             Some(b) => acc.copy_from_slice(&b[..width]),
             None => acc.fill(0.0),
         }
-        let mut tap = 0;
-        for kd in 0..w.kernel[0] {
-            let id = w.source(0, od, kd);
-            for kh in 0..w.kernel[1] {
-                let ih = w.source(1, oh, kh);
-                for kw in 0..w.kernel[2] {
-                    if let (Some(id), Some(ih), Some(iw)) = (id, ih, w.source(2, ow, kw)) {
-                        let src = &xs[((id * h + ih) * wd + iw) * channels..][..channels];
-                        let k = &d.kernel[tap * width..][..width];
-                        if dm == 1 {
-                            for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
-                                *a += v * k;
-                            }
-                        } else {
-                            for ((a, k), &v) in
-                                acc.chunks_exact_mut(dm).zip(k.chunks_exact(dm)).zip(src)
-                            {
-                                for (a, &k) in a.iter_mut().zip(k) {
-                                    *a += v * k;
-                                }
-                            }
-                        }
+        w.cells(first + ow, |tap, cell| {
+            let src = &xs[cell * channels..][..channels];
+            let k = &d.kernel[tap * width..][..width];
+            if dm == 1 {
+                for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
+                    *a += v * k;
+                }
+            } else {
+                for ((a, k), &v) in acc.chunks_exact_mut(dm).zip(k.chunks_exact(dm)).zip(src) {
+                    for (a, &k) in a.iter_mut().zip(k) {
+                        *a += v * k;
                     }
-                    tap += 1;
                 }
             }
-        }
+        });
     }
 }
 

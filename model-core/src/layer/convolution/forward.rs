@@ -535,28 +535,13 @@ fn transpose(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) 
 
 /// Adds one input position's columns (`taps · filters` values) to the outputs they land on.
 fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
-    let [_, h, wd] = w.size;
-    let (id, ih, iw) = (
-        p / (w.out[1] * w.out[2]),
-        (p / w.out[2]) % w.out[1],
-        p % w.out[2],
-    );
-    let mut at = 0;
-    for kd in 0..w.kernel[0] {
-        let od = w.source(0, id, kd);
-        for kh in 0..w.kernel[1] {
-            let oh = w.source(1, ih, kh);
-            for kw in 0..w.kernel[2] {
-                if let (Some(od), Some(oh), Some(ow)) = (od, oh, w.source(2, iw, kw)) {
-                    let dst = ((od * h + oh) * wd + ow) * filters;
-                    for (o, v) in y[dst..dst + filters].iter_mut().zip(&src[at..at + filters]) {
-                        *o += v;
-                    }
-                }
-                at += filters;
-            }
+    // The window runs from the output grid to the input grid: its cells are outputs here.
+    w.cells(p, |tap, cell| {
+        let (dst, at) = (cell * filters, tap * filters);
+        for (o, v) in y[dst..dst + filters].iter_mut().zip(&src[at..at + filters]) {
+            *o += v;
         }
-    }
+    });
 }
 
 #[cfg(test)]

@@ -170,27 +170,7 @@ unsafe fn combine(xs: &[f32], offsets: &[usize], max: bool, out: &mut [f32]) {
 /// position `row`'s window that lies inside the input, depth, then height, then width.
 #[inline(always)]
 pub(super) fn cells(w: &Window, row: usize, mut f: impl FnMut(usize)) {
-    let [_, h, wd] = w.size;
-    let (od, oh, ow) = (
-        row / (w.out[1] * w.out[2]),
-        (row / w.out[2]) % w.out[1],
-        row % w.out[2],
-    );
-    for kd in 0..w.kernel[0] {
-        let Some(id) = w.source(0, od, kd) else {
-            continue;
-        };
-        for kh in 0..w.kernel[1] {
-            let Some(ih) = w.source(1, oh, kh) else {
-                continue;
-            };
-            for kw in 0..w.kernel[2] {
-                if let Some(iw) = w.source(2, ow, kw) {
-                    f((id * h + ih) * wd + iw);
-                }
-            }
-        }
-    }
+    w.cells(row, |_, cell| f(cell));
 }
 
 /// One sample's output positions from `first` (as many as `ys` holds): each output

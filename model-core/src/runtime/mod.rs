@@ -119,6 +119,23 @@ pub(crate) fn eval_output(layer: &Layer, input: &Shape) -> Result<Shape, Runtime
     Ok(e.output)
 }
 
+/// A thread's scratch buffer, kept between calls so that later ones allocate nothing.
+pub(crate) type ThreadScratch = std::thread::LocalKey<std::cell::RefCell<Vec<f32>>>;
+
+/// Runs `f` on `need` values of this thread's buffer `key`, grown as [`grown`] does. A
+/// call nested in another on the same thread (a rayon worker waiting inside one may take
+/// up another) gets a fresh buffer of its own.
+pub(crate) fn with_scratch<R>(
+    key: &'static ThreadScratch,
+    need: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    key.with(|b| match b.try_borrow_mut() {
+        Ok(mut buffer) => f(grown(&mut buffer, need)),
+        Err(_) => f(&mut vec![0.0; need]),
+    })
+}
+
 /// `scratch`, grown to at least `need` values, cut to `need`.
 pub(crate) fn grown(scratch: &mut Vec<f32>, need: usize) -> &mut [f32] {
     if scratch.len() < need {

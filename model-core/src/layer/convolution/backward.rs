@@ -30,7 +30,7 @@ use crate::layer::ops::{Grad, Step, Train};
 use crate::layer::window::Window;
 use crate::layer::Activation;
 use crate::runtime::kernels::{matmul, matmul_serial, threads_for, Mat};
-use crate::runtime::{elements, grown};
+use crate::runtime::{elements, grown, with_scratch};
 
 /// About this many values of im2col columns per block.
 const BLOCK_VALUES: usize = 1 << 18;
@@ -198,8 +198,9 @@ fn input_gradient_tiled(
     let taps = w.taps();
     let k_len = taps * channels * filters;
     let need = k_len + plan.scratch_len(&full, batch);
-    let mut run = |buffer: &mut Vec<f32>| {
-        let (turned, scratch) = grown(buffer, need).split_at_mut(k_len);
+    // The turned kernel, then the convolution's scratch.
+    with_scratch(&TILED_SCRATCH, need, |buffer| {
+        let (turned, scratch) = buffer.split_at_mut(k_len);
         for t in 0..taps {
             let (src, dst) = (
                 &kernel[t * channels * filters..],
@@ -224,12 +225,6 @@ fn input_gradient_tiled(
             scratch,
             threads_for(macs),
         );
-    };
-    // A convolution nested in another on this thread (a rayon worker waiting inside one
-    // may take up another) gets a buffer of its own.
-    TILED_SCRATCH.with(|b| match b.try_borrow_mut() {
-        Ok(mut buffer) => run(&mut buffer),
-        Err(_) => run(&mut Vec::new()),
     });
     true
 }

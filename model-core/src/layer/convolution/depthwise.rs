@@ -41,14 +41,10 @@ pub(crate) fn depthwise(
     d.run(y, avx512());
 }
 
-/// Whether the running CPU takes the AVX-512 body.
+/// Whether the running CPU takes the AVX-512 body: it has the AVX-512 tile kernel's
+/// instructions.
 fn avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+    super::tiled::Isa::Avx512.available()
 }
 
 impl Depthwise<'_> {

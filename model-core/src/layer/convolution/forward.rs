@@ -150,16 +150,10 @@ pub(crate) fn pointwise(
     };
     let need = plan.scratch_len(&w, 1);
     let threads = threads_for(rows * depth * units);
-    let mut run = |scratch: &mut [f32]| {
+    crate::runtime::with_scratch(&POINTWISE_SCRATCH, need, |scratch| {
         tiled::convolve(
             &plan, &w, 1, kernel, bias, activation, x, y, scratch, threads,
         );
-    };
-    // A product nested in another on this thread (a rayon worker waiting inside one may
-    // take up another) gets a buffer of its own.
-    POINTWISE_SCRATCH.with(|b| match b.try_borrow_mut() {
-        Ok(mut buffer) => run(crate::runtime::grown(&mut buffer, need)),
-        Err(_) => run(&mut vec![0.0; need]),
     });
     true
 }
@@ -850,7 +844,7 @@ pub(crate) mod tests {
             (1, 7, 5, 3, 1, [3, 3], 1, 1, 1, true),
             (1, 3, 3, 2, 17, [3, 3], 1, 2, 1, true),
             (5, 33, 31, 16, 48, [3, 3], 4, 1, 1, false),
-            (1, 6, 6, 130, 8, [3, 3], 1, 1, 1, true), // deeper than the tiled kernel takes
+            (1, 6, 6, 130, 8, [3, 3], 1, 1, 1, true), // a depth in several parts
             // The AVX-512 tiles: 16, 32 and 64 filters a block, full and partial blocks,
             // several blocks, whole rows of taps as one run and taps one by one.
             (1, 20, 19, 3, 16, [3, 3], 1, 1, 1, true),
@@ -863,11 +857,10 @@ pub(crate) mod tests {
 
     #[test]
     fn deep_and_pointwise_convolutions_match_the_definition() {
-        // Depths past one part (1152): several whole rows of taps to a part (3×3 over 160
-        // channels: rows of 480), one row cut in pieces (1×1 over 2500 channels, 3×3 over
-        // 400: rows of 1200), taps one by one when dilated; ReLU only on the last part is
-        // checked by the layer's default activation being none, so the sums are compared
-        // whole. 1×1 stride-1 convolutions, which AVX-512 takes through its tiles.
+        // Depths of many parts (a part holds 96–384 values, by the tile's lanes): runs cut
+        // in pieces (1×1 over 2500 channels, 3×3 rows of 480 and 1200 values), taps one by
+        // one when dilated, groups; 1×1 stride-1 convolutions, which AVX-512 takes through
+        // its tiles. ReLU on the last part only has a test of its own below.
         check_against_the_definition(&[
             (1, 6, 7, 160, 40, [3, 3], 1, 1, 1, true),
             (2, 5, 5, 2500, 70, [1, 1], 1, 1, 1, true),

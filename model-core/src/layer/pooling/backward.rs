@@ -2,7 +2,7 @@
 //! maximum (the one the forward pass kept), the average's is shared by the window's cells
 //! inside the input (padded cells are not counted, as in the forward pass).
 
-use super::forward::{cells as window_cells, window};
+use super::forward::window;
 use super::{GlobalPooling, PoolOp, Pooling};
 use crate::layer::ops::{Grad, Step};
 use crate::layer::window::Window;
@@ -56,7 +56,7 @@ fn sample(
     {
         // The window's cells inside the input, in the forward pass's order.
         cells.clear();
-        window_cells(w, row, |c| cells.push(c * channels));
+        w.cells(row, |_, c| cells.push(c * channels));
         if max {
             // The first cell holding the maximum, as the forward pass's strict `>` kept it:
             // walking the cells in the forward order, each channel's gradient goes to the

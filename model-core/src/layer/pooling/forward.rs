@@ -126,7 +126,7 @@ unsafe fn pool_sample_avx512(
     for (row, out) in (first..).zip(ys.chunks_exact_mut(c)) {
         // The window's cells inside the input, in `pool_sample`'s order.
         let mut n = 0;
-        cells(w, row, |cell| {
+        w.cells(row, |_, cell| {
             offsets[n] = cell * c;
             n += 1;
         });
@@ -166,13 +166,6 @@ unsafe fn combine(xs: &[f32], offsets: &[usize], max: bool, out: &mut [f32]) {
     }
 }
 
-/// Calls `f` with the index (`(id · h + ih) · w + iw`, in positions) of each cell of output
-/// position `row`'s window that lies inside the input, depth, then height, then width.
-#[inline(always)]
-pub(super) fn cells(w: &Window, row: usize, mut f: impl FnMut(usize)) {
-    w.cells(row, |_, cell| f(cell));
-}
-
 /// One sample's output positions from `first` (as many as `ys` holds): each output
 /// position's window, per channel.
 fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], first: usize, ys: &mut [f32]) {
@@ -181,7 +174,7 @@ fn pool_sample(w: &Window, channels: usize, max: bool, xs: &[f32], first: usize,
         // value replaces it: NaN never does, and a window of NaN and -inf gives f32::MIN.
         acc.fill(if max { f32::MIN } else { 0.0 });
         let mut count = 0usize;
-        cells(w, row, |cell| {
+        w.cells(row, |_, cell| {
             let src = &xs[cell * channels..][..channels];
             if max {
                 // A plain comparison, which compiles to the vector maximum.

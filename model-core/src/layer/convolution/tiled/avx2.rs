@@ -19,8 +19,8 @@ pub(super) fn available() -> bool {
 /// One tile (see [`super::TileFn`] for the contract).
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA, and `base[i] + tap + (run - 1) · x_stride < x.len()` for every base
-/// and tap.
+/// The CPU must support AVX2 and FMA, and `base[i] + tap + (run - 1) · x_stride <
+/// x.len()` for every base and tap.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {

@@ -18,8 +18,8 @@ pub(super) fn available() -> bool {
 /// compiler keeps in registers.
 ///
 /// # Safety
-/// The CPU must support AVX-512F, and `base[i] + tap + (run - 1) · x_stride < x.len()` for every base and
-/// tap.
+/// The CPU must support AVX-512F, and `base[i] + tap + (run - 1) · x_stride < x.len()` for
+/// every base and tap.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &mut [f32]) {

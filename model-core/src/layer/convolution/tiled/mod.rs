@@ -98,9 +98,9 @@ pub(crate) fn takes_products() -> bool {
 }
 
 /// What a tile kernel is handed: `out[i][j] = start[i][j] + Σ_tap Σ_{c < run} x[base[i] +
-/// tap + c] · panel[(tap_index · run + c) · panel_stride + j]`, then `max(·, 0)` when `relu`; the
-/// first `valid` filters of the first `count` positions are stored to `y`, `stride` values
-/// apart. `start` is `init[j]`, or, when `accumulate`, what `y` holds there (an earlier
+/// tap + c · x_stride] · panel[(tap_index · run + c) · panel_stride + j]`, then `max(·, 0)`
+/// when `relu`; the first `valid` filters of the first `count` positions are stored to
+/// `y`, `stride` values apart. `start` is `init[j]`, or, when `accumulate`, what `y` holds there (an earlier
 /// part of the depth). A partial tile repeats its last position in `base`.
 #[derive(Clone, Copy)]
 pub(super) struct Tile<'a> {
@@ -433,6 +433,13 @@ impl Job<'_> {
                     if let Some(bias) = self.bias {
                         init[..valid].copy_from_slice(&bias[g * fg + f0..][..valid]);
                     }
+                    // Where the block's panel starts: its packed panel, or its first
+                    // filter in the kernel.
+                    let block = if self.packed {
+                        (g * self.plan.blocks() + blk) * depth * lanes
+                    } else {
+                        g * fg + f0
+                    };
                     let last = self.parts.len() - 1;
                     for (k, part) in self.parts.iter().enumerate() {
                         // A part's rows of the kernel are consecutive: whole runs of
@@ -441,11 +448,6 @@ impl Job<'_> {
                             part.taps.start * self.run + part.from,
                             part.taps.len() * part.run,
                         );
-                        let block = if self.packed {
-                            (g * self.plan.blocks() + blk) * depth * lanes
-                        } else {
-                            g * fg + f0
-                        };
                         let at = block + k0 * panel_stride;
                         let panel = &self.panels[at..at + (rows - 1) * panel_stride + lanes];
                         for t0 in (0..n).step_by(pixels) {
@@ -737,51 +739,49 @@ fn transposed_serial(
     out_rs: usize,
     accumulate: bool,
 ) {
-    {
-        let (pixels, lanes) = (kernel.pixels, kernel.lanes);
-        // Every read and write the tiles make, checked once.
-        assert!(
-            a_rs >= m && (rows - 1) * a_rs + m <= a.len(),
-            "aᵀ · b: a too short"
-        );
-        assert!(
-            b_rs >= n && (rows - 1) * b_rs + n <= b.len(),
-            "aᵀ · b: b too short"
-        );
-        assert!(
-            out_rs >= n && (m - 1) * out_rs + n <= out.len(),
-            "aᵀ · b: out too short"
-        );
-        let part = (PANEL_VALUES / lanes).max(1);
-        let init = [0f32; MAX_LANES];
-        for f0 in (0..n).step_by(lanes) {
-            for p0 in (0..rows).step_by(part) {
-                let run = part.min(rows - p0);
-                let panel = &b[p0 * b_rs + f0..][..(run - 1) * b_rs + lanes];
-                let x = &a[p0 * a_rs..];
-                for k0 in (0..m).step_by(pixels) {
-                    let count = pixels.min(m - k0);
-                    let base: [usize; MAX_PIXELS] = std::array::from_fn(|i| k0 + i.min(count - 1));
-                    let tile = Tile {
-                        x,
-                        base: &base,
-                        taps: &[0],
-                        run,
-                        panel,
-                        panel_stride: b_rs,
-                        init: &init,
-                        accumulate: accumulate || p0 > 0,
-                        relu: false,
-                        x_stride: a_rs,
-                        stride: out_rs,
-                        count,
-                        valid: lanes,
-                    };
-                    // SAFETY: the asserts above bound every read of `x` (`k0 + i < m`,
-                    // rows `p0..p0 + run`) and `chosen` that the CPU has the kernel's
-                    // instructions; the kernel checks the panel's and `out`'s lengths.
-                    unsafe { (kernel.tile)(&tile, &mut out[k0 * out_rs + f0..]) };
-                }
+    let (pixels, lanes) = (kernel.pixels, kernel.lanes);
+    // Every read and write the tiles make, checked once.
+    assert!(
+        a_rs >= m && (rows - 1) * a_rs + m <= a.len(),
+        "aᵀ · b: a too short"
+    );
+    assert!(
+        b_rs >= n && (rows - 1) * b_rs + n <= b.len(),
+        "aᵀ · b: b too short"
+    );
+    assert!(
+        out_rs >= n && (m - 1) * out_rs + n <= out.len(),
+        "aᵀ · b: out too short"
+    );
+    let part = (PANEL_VALUES / lanes).max(1);
+    let init = [0f32; MAX_LANES];
+    for f0 in (0..n).step_by(lanes) {
+        for p0 in (0..rows).step_by(part) {
+            let run = part.min(rows - p0);
+            let panel = &b[p0 * b_rs + f0..][..(run - 1) * b_rs + lanes];
+            let x = &a[p0 * a_rs..];
+            for k0 in (0..m).step_by(pixels) {
+                let count = pixels.min(m - k0);
+                let base: [usize; MAX_PIXELS] = std::array::from_fn(|i| k0 + i.min(count - 1));
+                let tile = Tile {
+                    x,
+                    base: &base,
+                    taps: &[0],
+                    run,
+                    panel,
+                    panel_stride: b_rs,
+                    init: &init,
+                    accumulate: accumulate || p0 > 0,
+                    relu: false,
+                    x_stride: a_rs,
+                    stride: out_rs,
+                    count,
+                    valid: lanes,
+                };
+                // SAFETY: the asserts above bound every read of `x` (`k0 + i < m`,
+                // rows `p0..p0 + run`) and `chosen` that the CPU has the kernel's
+                // instructions; the kernel checks the panel's and `out`'s lengths.
+                unsafe { (kernel.tile)(&tile, &mut out[k0 * out_rs + f0..]) };
             }
         }
     }

@@ -14,6 +14,8 @@ use crate::message::Message;
 use crate::model::LayerInfo;
 use crate::shape::Shape;
 
+#[cfg(feature = "runtime")]
+mod fuse;
 mod order;
 mod plan;
 #[cfg(feature = "runtime")]

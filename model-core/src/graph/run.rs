@@ -4,10 +4,14 @@
 
 use std::borrow::Borrow;
 
+use super::fuse::{chain_at, count_uses, Chain};
 use super::{eval_graph, first_call, plan_into, Graph, Plan, Slot, MAX_CALL_INPUTS};
 use crate::error::Error;
+use crate::layer::convolution::forward::{forward_normalized, Affine};
 use crate::layer::merge::forward::{forward as merge_forward, MergeStep};
+use crate::layer::normalization::forward::factors;
 use crate::layer::ops::Step;
+use crate::layer::Config;
 use crate::model::LayerInfo;
 use crate::runtime::{batch_len, check_weights, elements, grown, LayerWeights};
 use crate::shape::Shape;
@@ -64,12 +68,14 @@ impl Planned {
     }
 }
 
-/// Buffers reused across calls of [`predict_graph_into`]: the plan's buffers and the
-/// layers' scratch space. They grow to what the largest call needed and never shrink.
+/// Buffers reused across calls of [`predict_graph_into`]: the plan's buffers, the
+/// layers' scratch space, and how many times each tensor is read. They grow to what the
+/// largest call needed and never shrink.
 #[derive(Debug, Default)]
 pub struct GraphWorkspace {
     buffers: Vec<Vec<f32>>,
     scratch: Vec<f32>,
+    uses: Vec<u32>,
 }
 
 impl GraphWorkspace {
@@ -107,11 +113,12 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// Runs node `k` into `dst`.
+/// Runs node `k`, or the chain of nodes from it, into `dst`.
 #[allow(clippy::too_many_arguments)]
 fn run_node<W: Borrow<LayerWeights>>(
     g: &Graph,
     k: usize,
+    chain: Option<Chain>,
     tensors: &[Shape],
     p: &Plan,
     weights: &[W],
@@ -121,6 +128,10 @@ fn run_node<W: Borrow<LayerWeights>>(
     scratch: &mut Vec<f32>,
 ) -> Result<(), Error> {
     let node = &g.nodes[k];
+    if let Some(chain) = chain {
+        return run_chain(g, k, chain, tensors, p, weights, batch, src, dst, scratch)
+            .map_err(|e| e.at(node.layer));
+    }
     let layer = &g.layers[node.layer];
     let output = tensors[g.inputs.len() + k];
     let mut shapes = [Shape::SCALAR; MAX_CALL_INPUTS];
@@ -154,6 +165,58 @@ fn run_node<W: Borrow<LayerWeights>>(
     result.map_err(|e| e.at(node.layer))
 }
 
+/// Runs the convolution of node `k` with the normalization and activation of `chain`
+/// folded in, into `dst` (the chain's last output).
+#[allow(clippy::too_many_arguments)]
+fn run_chain<W: Borrow<LayerWeights>>(
+    g: &Graph,
+    k: usize,
+    chain: Chain,
+    tensors: &[Shape],
+    p: &Plan,
+    weights: &[W],
+    batch: usize,
+    src: &Sources,
+    dst: &mut [f32],
+    scratch: &mut Vec<f32>,
+) -> Result<(), Error> {
+    let node = &g.nodes[k];
+    let (Config::Conv(c), Config::Normalization(n)) =
+        (&g.layers[node.layer].config, &g.layers[chain.norm].config)
+    else {
+        return Err(Error::new(
+            "a fused chain that is not a convolution and a normalization",
+        ));
+    };
+    let s = Step {
+        input: tensors[node.inputs[0]],
+        output: tensors[g.inputs.len() + k],
+        batch,
+        weights: &weights[node.layer].borrow().tensors,
+    };
+    let x = src.read(node.inputs[0], p.slots, tensors, batch);
+    let filters = s.output.last();
+    let need = g.layers[node.layer]
+        .config
+        .ops()
+        .scratch_len(&s.input, &s.output, batch);
+    // The convolution's scratch, then the normalization's factors.
+    let (conv_scratch, factors_buf) = grown(scratch, need + 2 * filters).split_at_mut(need);
+    let (scale, shift) = factors_buf.split_at_mut(filters);
+    let norm = &weights[chain.norm].borrow().tensors;
+    let ran = factors(n, norm, scale, shift) && {
+        let affine = Affine { scale, shift };
+        forward_normalized(c, &s, affine, chain.activation, x, dst, conv_scratch)
+    };
+    if !ran {
+        // `chain` checked that it would: a bug here, reported rather than ignored.
+        return Err(Error::new(
+            "the fused convolution and normalization did not run",
+        ));
+    }
+    Ok(())
+}
+
 /// Runs graph `g` (planned as `p`) on a batch: `xs[i]` holds `batch` samples of input `i`,
 /// `weights[l]` layer `l`'s weights; writes output `o` into `outs[o]`.
 ///
@@ -171,7 +234,12 @@ pub fn predict_graph_into<W: Borrow<LayerWeights>>(
     workspace: &mut GraphWorkspace,
 ) -> Result<(), Error> {
     check(g, tensors, p, weights, xs, batch, outs)?;
-    let GraphWorkspace { buffers, scratch } = workspace;
+    let GraphWorkspace {
+        buffers,
+        scratch,
+        uses,
+    } = workspace;
+    count_uses(g, uses);
     buffers.resize_with(p.buffer_lens.len(), Vec::new);
     for (b, &len) in buffers.iter_mut().zip(p.buffer_lens) {
         let need = batch_len(&Shape::new(&[len]), batch)?;
@@ -180,8 +248,15 @@ pub fn predict_graph_into<W: Borrow<LayerWeights>>(
         }
     }
     let inputs = g.inputs.len();
+    // Nodes a chain before them has computed.
+    let mut done = 0;
     for k in 0..g.nodes.len() {
-        let out = inputs + k;
+        if k < done {
+            continue;
+        }
+        let chain = chain_at(g, k, tensors, p, weights, uses);
+        done = chain.map_or(k, |c| c.last) + 1;
+        let out = inputs + done - 1;
         let out_len = batch * elements(&tensors[out]);
         match p.slots[out] {
             Slot::View(_) => {}
@@ -198,6 +273,7 @@ pub fn predict_graph_into<W: Borrow<LayerWeights>>(
                 let r = run_node(
                     g,
                     k,
+                    chain,
                     tensors,
                     p,
                     weights,
@@ -224,6 +300,7 @@ pub fn predict_graph_into<W: Borrow<LayerWeights>>(
                 run_node(
                     g,
                     k,
+                    chain,
                     tensors,
                     p,
                     weights,

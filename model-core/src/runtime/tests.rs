@@ -375,8 +375,10 @@ fn save_replaces_a_file_only_when_complete() {
         load(&path, &[("w", &[3])]).unwrap(),
         std::slice::from_ref(&good)
     );
-    // A failing write (the target is a directory) leaves no temporary file behind.
-    let dir = temp_path("atomic-dir");
+    // A failing write (the target is a directory) leaves no temporary file behind. In a
+    // folder of its own: other tests save beside `temp_path`'s files at the same time, and
+    // their temporary files, there for a moment, are not leftovers.
+    let dir = temp_path("atomic-alone").join("atomic-dir");
     std::fs::create_dir_all(&dir).unwrap();
     assert!(save(&dir, &[("w", &good)]).is_err());
     let parent = dir.parent().unwrap();

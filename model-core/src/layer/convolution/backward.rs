@@ -219,6 +219,7 @@ fn input_gradient_tiled(
             batch,
             turned,
             None,
+            None,
             Activation::Linear,
             dz,
             dx,
@@ -378,7 +379,17 @@ fn separable_backward(
     let rows = p.batch * w.positions();
     let (depth_kernel, pointwise) = (&p.weights[0].data, &p.weights[1].data);
     let mut mid = vec![0f32; rows * inner];
-    depthwise(&w, channels, dm, depth_kernel, None, x, &mut mid);
+    depthwise(
+        &w,
+        channels,
+        dm,
+        depth_kernel,
+        None,
+        None,
+        Activation::Linear,
+        x,
+        &mut mid,
+    );
     // dpointwise = midᵀ · dz
     let dp = &mut grads[1];
     dp.resize(inner * filters, 0.0);

@@ -5,9 +5,14 @@
 //! Work is a line of outputs at a time (one sample, one output row), lines split between
 //! the threads when the layer is big enough. The line's arithmetic is one body compiled
 //! twice: for AVX-512, where the CPU has it, and for the baseline; both add the same terms
-//! in the same order, so they give the same values bit for bit.
+//! in the same order, so they give the same values bit for bit. A BatchNormalization after
+//! the layer may be folded in, and the activation is applied to each position's outputs
+//! while they are in registers or L1.
 
+use super::tiled::Affine;
+use crate::layer::activation::forward::{apply, relu};
 use crate::layer::window::Window;
+use crate::layer::Activation;
 use crate::runtime::kernels::threads_for;
 
 /// What every line needs.
@@ -17,16 +22,23 @@ struct Depthwise<'a> {
     dm: usize,
     kernel: &'a [f32],
     bias: Option<&'a [f32]>,
+    /// A BatchNormalization's factors, one per output channel.
+    affine: Option<Affine<'a>>,
+    activation: Activation,
     x: &'a [f32],
 }
 
-/// Runs the convolution on every sample of `x` into `y`.
+/// Runs the convolution on every sample of `x` into `y`: each output `v` is `activation(v
+/// · scale + shift)` with `affine`'s factors, `activation(v)` without.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn depthwise(
     w: &Window,
     channels: usize,
     dm: usize,
     kernel: &[f32],
     bias: Option<&[f32]>,
+    affine: Option<Affine>,
+    activation: Activation,
     x: &[f32],
     y: &mut [f32],
 ) {
@@ -36,6 +48,8 @@ pub(crate) fn depthwise(
         dm,
         kernel,
         bias,
+        affine,
+        activation,
         x,
     };
     d.run(y, avx512());
@@ -123,14 +137,32 @@ fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
                 }
             }
         });
+        if let Some(f) = d.affine {
+            // Multiplied, then added, as the normalization's own pass does.
+            for ((a, &s), &t) in acc.iter_mut().zip(f.scale).zip(f.shift) {
+                *a = *a * s + t;
+            }
+        }
+        // ReLU and ReLU6 as selects compiled into this body; the others through `apply`.
+        match d.activation {
+            Activation::Linear => {}
+            Activation::Relu => acc.iter_mut().for_each(|a| *a = relu(*a)),
+            Activation::Relu6 => acc.iter_mut().for_each(|a| {
+                let r = relu(*a);
+                // NaN fails `r > 6` and stays, as in `clamp`.
+                *a = if r > 6.0 { 6.0 } else { r };
+            }),
+            other => apply(other, acc, width),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{avx512, Depthwise};
+    use super::{avx512, Affine, Depthwise};
+    use crate::layer::activation::forward::apply;
     use crate::layer::window::Window;
-    use crate::layer::Padding;
+    use crate::layer::{Activation, Padding};
     use crate::shape::Shape;
 
     /// Each channel against its filters, term by term.
@@ -202,9 +234,16 @@ mod tests {
                 dm,
                 kernel: &kernel,
                 bias: Some(&bias),
+                affine: None,
+                activation: Activation::Linear,
                 x: &x,
             };
             let want = naive(&d, batch);
+            // A folded normalization and an activation: the same values as the plain
+            // layer's outputs, scaled and shifted, then activated, bit for bit. Scaled up,
+            // so that some outputs pass 6.
+            let scale: Vec<f32> = n(channels * dm, 13).iter().map(|v| 8.0 * v).collect();
+            let shift = n(channels * dm, 17);
             let mut paths = vec![false];
             if avx512() {
                 paths.push(true);
@@ -218,6 +257,35 @@ mod tests {
                         "{h}×{wd}×{channels} dm {dm} k {k} stride {stride} avx512 {wide}: \
                          value {i}: {a} vs {b}"
                     );
+                }
+                for activation in [Activation::Relu6, Activation::Relu, Activation::Tanh] {
+                    let folded = Depthwise {
+                        affine: Some(Affine {
+                            scale: &scale,
+                            shift: &shift,
+                        }),
+                        activation,
+                        ..d
+                    };
+                    let mut after = y.clone();
+                    for row in after.chunks_exact_mut(channels * dm) {
+                        for ((v, &s), &t) in row.iter_mut().zip(&scale).zip(&shift) {
+                            *v = *v * s + t;
+                        }
+                    }
+                    apply(activation, &mut after, channels * dm);
+                    let mut z = vec![f32::NAN; want.len()];
+                    folded.run(&mut z, wide);
+                    assert!(
+                        z.iter()
+                            .zip(&after)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{h}×{wd}×{channels} dm {dm} avx512 {wide} {activation:?}: the folded \
+                         normalization differs from the layers one after the other"
+                    );
+                    if activation == Activation::Relu6 {
+                        assert!(after.contains(&6.0) && after.contains(&0.0));
+                    }
                 }
             }
         }

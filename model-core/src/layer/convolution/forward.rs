@@ -6,13 +6,13 @@
 
 pub(crate) use super::depthwise::depthwise;
 use super::tiled;
-pub(crate) use super::tiled::{takes_products, transposed_product};
+pub(crate) use super::tiled::{takes_products, transposed_product, Affine};
 use super::{Conv, ConvOp};
 use crate::layer::activation::forward::apply;
 use crate::layer::ops::Step;
 use crate::layer::pooling::forward::{pool_fastest, window as pooling_window};
 use crate::layer::window::Window;
-use crate::layer::{PoolOp, Pooling};
+use crate::layer::{Activation, PoolOp, Pooling};
 use crate::runtime::elements;
 use crate::runtime::kernels::{add_bias, matmul, matmul_serial, threads_for, Mat};
 use crate::shape::Shape;
@@ -152,7 +152,7 @@ pub(crate) fn pointwise(
     let threads = threads_for(rows * depth * units);
     crate::runtime::with_scratch(&POINTWISE_SCRATCH, need, |scratch| {
         tiled::convolve(
-            &plan, &w, 1, kernel, bias, activation, x, y, scratch, threads,
+            &plan, &w, 1, kernel, bias, None, activation, x, y, scratch, threads,
         );
     });
     true
@@ -171,19 +171,8 @@ fn direct(w: &Window, groups: usize) -> bool {
 pub(crate) fn forward(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
     let out_channels = s.output.last();
     match c.op {
-        ConvOp::Depthwise => {
-            let w = conv_window(c, &s.input, &s.output);
-            let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
-            depthwise(
-                &w,
-                s.input.last(),
-                c.depth_multiplier,
-                &s.weights[0].data,
-                bias,
-                x,
-                y,
-            );
-        }
+        // Applies its activation position by position.
+        ConvOp::Depthwise => return depthwise_layer(c, s, None, c.activation, x, y),
         ConvOp::Separable => {
             let w = conv_window(c, &s.input, &s.output);
             let inner = s.input.last() * c.depth_multiplier;
@@ -194,6 +183,8 @@ pub(crate) fn forward(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mu
                 c.depth_multiplier,
                 &s.weights[0].data,
                 None,
+                None,
+                Activation::Linear,
                 x,
                 mid,
             );
@@ -223,6 +214,91 @@ pub(crate) fn forward(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mu
         ConvOp::Regular => return regular(c, s, x, y, scratch),
     }
     apply(c.activation, y, out_channels);
+}
+
+/// A depthwise layer, with a BatchNormalization folded in when `affine` is given.
+fn depthwise_layer(
+    c: &Conv,
+    s: &Step,
+    affine: Option<Affine>,
+    activation: Activation,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let w = conv_window(c, &s.input, &s.output);
+    let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
+    depthwise(
+        &w,
+        s.input.last(),
+        c.depth_multiplier,
+        &s.weights[0].data,
+        bias,
+        affine,
+        activation,
+        x,
+        y,
+    );
+}
+
+/// Whether [`forward_normalized`] takes this convolution: one without an activation of
+/// its own, depthwise or through the tile kernel.
+pub(crate) fn folds(c: &Conv, input: &Shape, output: &Shape) -> bool {
+    if c.activation != Activation::Linear {
+        return false;
+    }
+    match c.op {
+        ConvOp::Depthwise => true,
+        ConvOp::Regular => {
+            let w = conv_window(c, input, output);
+            !direct(&w, c.groups) && tiled::plan(&w, input.last(), c.groups, c.filters).is_some()
+        }
+        ConvOp::Separable | ConvOp::Transpose => false,
+    }
+}
+
+/// The convolution, the BatchNormalization after it (its factors `affine`, one per filter)
+/// and the activation after that in one pass: each tile (each depthwise position) is
+/// normalized and activated before it is stored, so the convolution's output is written
+/// once and never read back. The same values as the layers one after the other, bit for
+/// bit. Returns `false`, having done nothing, for a convolution that does not fold
+/// ([`folds`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn forward_normalized(
+    c: &Conv,
+    s: &Step,
+    affine: Affine,
+    activation: Activation,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) -> bool {
+    if !folds(c, &s.input, &s.output) {
+        return false;
+    }
+    if c.op == ConvOp::Depthwise {
+        depthwise_layer(c, s, Some(affine), activation, x, y);
+        return true;
+    }
+    let w = conv_window(c, &s.input, &s.output);
+    let channels = s.input.last();
+    let Some(plan) = tiled::plan(&w, channels, c.groups, c.filters) else {
+        return false;
+    };
+    let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * c.filters;
+    tiled::convolve(
+        &plan,
+        &w,
+        s.batch,
+        &s.weights[0].data,
+        c.use_bias.then(|| s.weights[1].data.as_slice()),
+        Some(affine),
+        activation,
+        x,
+        y,
+        &mut scratch[..plan.scratch_len(&w, s.batch)],
+        threads_for(macs),
+    );
+    true
 }
 
 /// Grouped convolution: im2col of each group's channels, then a product with the group's
@@ -261,6 +337,7 @@ fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
             s.batch,
             kernel,
             bias,
+            None,
             c.activation,
             x,
             y,
@@ -638,6 +715,15 @@ pub(crate) mod tests {
             .into_iter()
             .filter(|i| i.available());
         std::iter::once(None).chain(kernels.map(Some)).collect()
+    }
+
+    /// Runs `f` once on each path this CPU has, the path forced on this thread meanwhile.
+    pub(crate) fn on_each_path(mut f: impl FnMut(Option<Isa>)) {
+        for path in paths() {
+            FORCE.with(|f| f.set(Some(path)));
+            f(path);
+            FORCE.with(|f| f.set(None));
+        }
     }
 
     #[test]

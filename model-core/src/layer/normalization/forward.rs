@@ -3,10 +3,56 @@
 use super::Normalization;
 use crate::layer::ops::Step;
 use crate::runtime::kernels::par_rows;
+use crate::runtime::Tensor;
 
 /// Values of a band of rows that each block of features passes over while it is in the
 /// L1 cache.
 const ROWS_VALUES: usize = 1 << 13;
+
+/// Feature `i`'s `(inv, shift)` of a BatchNormalization with these weights: `y = x · inv +
+/// shift`, `inv = gamma / sqrt(var + eps)`, `shift = beta - mean · inv`, as TensorFlow does.
+#[inline]
+fn factor(
+    gamma: Option<&[f32]>,
+    beta: Option<&[f32]>,
+    mean: &[f32],
+    var: &[f32],
+    eps: f32,
+    i: usize,
+) -> (f32, f32) {
+    let inv = gamma.map_or(1.0, |g| g[i]) / (var[i] + eps).sqrt();
+    (inv, beta.map_or(0.0, |b| b[i]) - mean[i] * inv)
+}
+
+/// A BatchNormalization's `(inv, shift)` for each of its `scale.len()` features, into
+/// `scale` and `shift`, for a layer that folds it into its own output (a convolution
+/// before it): the same values [`forward`] multiplies and adds. `false`, having written
+/// nothing, for a layer that is not a BatchNormalization or weights that do not fit it.
+pub(crate) fn factors(
+    c: &Normalization,
+    weights: &[Tensor],
+    scale: &mut [f32],
+    shift: &mut [f32],
+) -> bool {
+    let features = scale.len();
+    let mut w = weights.iter().map(|t| t.data.as_slice());
+    let gamma = if c.scale { w.next() } else { None };
+    let beta = if c.center { w.next() } else { None };
+    let (Some(mean), Some(var)) = (w.next(), w.next()) else {
+        return false;
+    };
+    let fits = |t: Option<&[f32]>| t.is_none_or(|t| t.len() == features);
+    if !c.batch
+        || shift.len() != features
+        || ![gamma, beta, Some(mean), Some(var)].into_iter().all(fits)
+    {
+        return false;
+    }
+    for (i, (s, t)) in scale.iter_mut().zip(shift.iter_mut()).enumerate() {
+        (*s, *t) = factor(gamma, beta, mean, var, c.epsilon as f32, i);
+    }
+    true
+}
 
 pub(crate) fn forward(c: &Normalization, s: &Step, x: &[f32], y: &mut [f32]) {
     let features = s.input.last().max(1);
@@ -30,9 +76,7 @@ pub(crate) fn forward(c: &Normalization, s: &Step, x: &[f32], y: &mut [f32]) {
                 for start in (0..features).step_by(BLOCK) {
                     let len = BLOCK.min(features - start);
                     for j in 0..len {
-                        let i = start + j;
-                        inv[j] = gamma.map_or(1.0, |g| g[i]) / (var[i] + eps).sqrt();
-                        shift[j] = beta.map_or(0.0, |b| b[i]) - mean[i] * inv[j];
+                        (inv[j], shift[j]) = factor(gamma, beta, mean, var, eps, start + j);
                     }
                     for (xs, ys) in xb.chunks_exact(features).zip(yb.chunks_exact_mut(features)) {
                         let (xs, ys) = (&xs[start..start + len], &mut ys[start..start + len]);

@@ -34,7 +34,9 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         panel_stride,
         init,
         accumulate,
+        affine,
         relu,
+        max,
         x_stride,
         stride,
         count,
@@ -48,6 +50,7 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
             && valid <= LANES
     );
     assert!(base.len() >= PIXELS && init.len() >= LANES);
+    assert!(affine.is_none_or(|a| a.scale.len() >= LANES && a.shift.len() >= LANES));
     assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
     // Each position's starting values: the bias, or what earlier parts of the depth left
     // in `y` (a partial tile's extra positions repeat its last one).
@@ -116,13 +119,27 @@ pub(super) unsafe fn tile(t: &super::Tile, y: &mut [f32]) {
         [a50, a51],
     ];
     // Plain loops, no closures: a closure would not inherit this function's features.
+    if let Some(a) = affine {
+        for h in 0..2 {
+            let s = _mm256_loadu_ps(a.scale.as_ptr().add(8 * h));
+            let t = _mm256_loadu_ps(a.shift.as_ptr().add(8 * h));
+            for pair in acc.iter_mut() {
+                // Multiplied, then added: the normalization's own pass rounds twice.
+                pair[h] = _mm256_add_ps(_mm256_mul_ps(pair[h], s), t);
+            }
+        }
+    }
     if relu {
         let zero = _mm256_setzero_ps();
+        let top = _mm256_set1_ps(max);
         for pair in acc.iter_mut() {
             for v in pair.iter_mut() {
-                // `maxps` returns its second operand when either is NaN: NaN stays NaN,
-                // as in TensorFlow's relu.
+                // `maxps` and `minps` return their second operand when either is NaN: NaN
+                // stays NaN, as in TensorFlow's relu.
                 *v = _mm256_max_ps(zero, *v);
+                if max < f32::INFINITY {
+                    *v = _mm256_min_ps(top, *v);
+                }
             }
         }
     }

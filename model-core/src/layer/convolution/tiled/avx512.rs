@@ -33,7 +33,9 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
         panel_stride,
         init,
         accumulate,
+        affine,
         relu,
+        max,
         x_stride,
         stride,
         count,
@@ -48,6 +50,7 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
             && valid <= lanes
     );
     assert!(base.len() >= P && init.len() >= lanes);
+    assert!(affine.is_none_or(|a| a.scale.len() >= lanes && a.shift.len() >= lanes));
     assert!(count > 0 && y.len() >= (count - 1) * stride + valid);
     // The lanes of each vector that hold one of the `valid` filters.
     let mut masks = [0u16; V];
@@ -95,13 +98,27 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &super::Tile, y: &m
             }
         }
     }
+    if let Some(a) = affine {
+        for j in 0..V {
+            let s = _mm512_loadu_ps(a.scale.as_ptr().add(16 * j));
+            let t = _mm512_loadu_ps(a.shift.as_ptr().add(16 * j));
+            for row in acc.iter_mut() {
+                // Multiplied, then added: the normalization's own pass rounds twice.
+                row[j] = _mm512_add_ps(_mm512_mul_ps(row[j], s), t);
+            }
+        }
+    }
     if relu {
         let zero = _mm512_setzero_ps();
+        let top = _mm512_set1_ps(max);
         for row in acc.iter_mut() {
             for v in row.iter_mut() {
-                // `vmaxps` returns its second operand when either is NaN: NaN stays NaN,
-                // as in TensorFlow's relu.
+                // `vmaxps` and `vminps` return their second operand when either is NaN:
+                // NaN stays NaN, as in TensorFlow's relu.
                 *v = _mm512_max_ps(zero, *v);
+                if max < f32::INFINITY {
+                    *v = _mm512_min_ps(top, *v);
+                }
             }
         }
     }

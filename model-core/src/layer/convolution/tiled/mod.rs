@@ -7,8 +7,8 @@
 //! filters' rows side by side, the last tile's missing filters zero), unless the call has
 //! few tiles of positions (a deep layer's small grid at batch 1) and each group's filters
 //! fill whole tiles: then it is read where it lies, a row of `filters` values apart, since
-//! copying it would cost about as much as the tiles. Bias and ReLU are applied before the
-//! last part's tile is stored.
+//! copying it would cost about as much as the tiles. Bias, a folded BatchNormalization
+//! ([`Affine`]) and ReLU or ReLU6 are applied before the last part's tile is stored.
 //!
 //! Two kernels, chosen at run time: AVX-512 (`avx512.rs`: up to 32 registers, tiles sized
 //! to the block of filters) where the CPU has it, AVX2 + FMA (`avx2.rs`) elsewhere.
@@ -97,11 +97,22 @@ pub(crate) fn takes_products() -> bool {
     chosen() == Some(Isa::Avx512)
 }
 
+/// A BatchNormalization folded into the convolution before it: filter `j`'s output `v`
+/// becomes `v · scale[j] + shift[j]` (multiplied, then added, as the normalization's own
+/// pass does), before the activation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Affine<'a> {
+    pub scale: &'a [f32],
+    pub shift: &'a [f32],
+}
+
 /// What a tile kernel is handed: `out[i][j] = start[i][j] + Σ_tap Σ_{c < run} x[base[i] +
-/// tap + c · x_stride] · panel[(tap_index · run + c) · panel_stride + j]`, then `max(·, 0)`
-/// when `relu`; the first `valid` filters of the first `count` positions are stored to
-/// `y`, `stride` values apart. `start` is `init[j]`, or, when `accumulate`, what `y` holds there (an earlier
-/// part of the depth). A partial tile repeats its last position in `base`.
+/// tap + c · x_stride] · panel[(tap_index · run + c) · panel_stride + j]`, then `out ·
+/// scale[j] + shift[j]` when `affine` (its slices hold the tile's filters), then `min(max(·,
+/// 0), max)` when `relu`; the first `valid` filters of the first `count` positions are
+/// stored to `y`, `stride` values apart. `start` is `init[j]`, or, when `accumulate`, what
+/// `y` holds there (an earlier part of the depth). A partial tile repeats its last position
+/// in `base`.
 #[derive(Clone, Copy)]
 pub(super) struct Tile<'a> {
     x: &'a [f32],
@@ -113,7 +124,10 @@ pub(super) struct Tile<'a> {
     panel_stride: usize,
     init: &'a [f32],
     accumulate: bool,
+    affine: Option<Affine<'a>>,
     relu: bool,
+    /// The upper bound of `relu`: infinite for ReLU, 6 for ReLU6.
+    max: f32,
     /// Values from one value of a run to the next in `x`: 1 in a convolution, a row's
     /// length in [`transposed_product`].
     x_stride: usize,
@@ -340,7 +354,10 @@ struct Job<'a> {
     run: usize,
     /// The depth's parts, in order, each's panel within [`PANEL_VALUES`].
     parts: Vec<Part>,
-    relu: bool,
+    /// A BatchNormalization's factors for every filter, applied in the last part.
+    affine: Option<Affine<'a>>,
+    /// ReLU's upper bound, when the activation is one the tiles apply (ReLU and ReLU6).
+    clamp: Option<f32>,
 }
 
 /// A part of the depth: taps `taps` of the job, values `from..from + run` of each run.
@@ -433,6 +450,12 @@ impl Job<'_> {
                     if let Some(bias) = self.bias {
                         init[..valid].copy_from_slice(&bias[g * fg + f0..][..valid]);
                     }
+                    // The block's normalization factors, past its last filter zero.
+                    let (mut scale, mut shift) = ([0f32; MAX_LANES], [0f32; MAX_LANES]);
+                    if let Some(a) = self.affine {
+                        scale[..valid].copy_from_slice(&a.scale[g * fg + f0..][..valid]);
+                        shift[..valid].copy_from_slice(&a.shift[g * fg + f0..][..valid]);
+                    }
                     // Where the block's panel starts: its packed panel, or its first
                     // filter in the kernel.
                     let block = if self.packed {
@@ -466,7 +489,12 @@ impl Job<'_> {
                                 panel_stride,
                                 init: &init,
                                 accumulate: k > 0,
-                                relu: self.relu && k == last,
+                                affine: self.affine.filter(|_| k == last).map(|_| Affine {
+                                    scale: &scale,
+                                    shift: &shift,
+                                }),
+                                relu: self.clamp.is_some() && k == last,
+                                max: self.clamp.unwrap_or(f32::INFINITY),
                                 x_stride: 1,
                                 stride: f,
                                 count,
@@ -485,7 +513,7 @@ impl Job<'_> {
                     }
                 }
             }
-            if !self.relu {
+            if self.clamp.is_none() {
                 crate::layer::activation::forward::apply(activation, ys, f);
             }
         }
@@ -527,6 +555,7 @@ fn prepare<'a>(
     batch: usize,
     kernel: &'a [f32],
     bias: Option<&'a [f32]>,
+    affine: Option<Affine<'a>>,
     activation: Activation,
     x: &'a [f32],
     scratch: &'a mut [f32],
@@ -574,13 +603,19 @@ fn prepare<'a>(
         taps,
         run,
         parts,
-        relu: activation == Activation::Relu,
+        affine,
+        clamp: match activation {
+            Activation::Relu => Some(f32::INFINITY),
+            Activation::Relu6 => Some(6.0),
+            _ => None,
+        },
     };
     job.check(batch * w.positions());
     job
 }
 
-/// Runs the convolution on `batch` samples: `scratch` holds [`Plan::scratch_len`] values.
+/// Runs the convolution on `batch` samples, with a BatchNormalization's `affine` folded in
+/// before the activation when given: `scratch` holds [`Plan::scratch_len`] values.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn convolve(
     plan: &Plan,
@@ -588,13 +623,14 @@ pub(super) fn convolve(
     batch: usize,
     kernel: &[f32],
     bias: Option<&[f32]>,
+    affine: Option<Affine>,
     activation: Activation,
     x: &[f32],
     y: &mut [f32],
     scratch: &mut [f32],
     threads: usize,
 ) {
-    let job = prepare(plan, w, batch, kernel, bias, activation, x, scratch);
+    let job = prepare(plan, w, batch, kernel, bias, affine, activation, x, scratch);
     let f = plan.filters;
     let pixels = plan.pixels();
     let total = batch * w.positions();
@@ -632,7 +668,7 @@ pub(super) fn convolve_bands(
     out_band: usize,
     then: impl Fn(&[f32], &mut [f32]) + Sync,
 ) {
-    let job = prepare(plan, w, batch, kernel, bias, activation, x, scratch);
+    let job = prepare(plan, w, batch, kernel, bias, None, activation, x, scratch);
     let f = plan.filters;
     let bands = out.len() / out_band.max(1);
     let total = batch * w.positions();
@@ -772,7 +808,9 @@ fn transposed_serial(
                     panel_stride: b_rs,
                     init: &init,
                     accumulate: accumulate || p0 > 0,
+                    affine: None,
                     relu: false,
+                    max: f32::INFINITY,
                     x_stride: a_rs,
                     stride: out_rs,
                     count,

@@ -9,7 +9,7 @@ use super::forward::{alpha_strides, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE};
 use super::{Activation, PReLU, ReLU};
 use crate::layer::ops::{Grad, Step};
 use crate::runtime::elements;
-use crate::runtime::kernels::strided_offsets;
+use crate::runtime::kernels::{strided_offsets, PARALLEL_VALUES};
 
 /// Whether the derivative of `a` needs the activation's input (not only its output).
 pub(crate) fn needs_input(a: Activation) -> bool {
@@ -75,8 +75,26 @@ pub(crate) fn backward(
     match a {
         Activation::Linear => dz.copy_from_slice(dy),
         Activation::Relu => {
-            for ((d, &g), &v) in dz.iter_mut().zip(dy).zip(y) {
-                *d = if v > 0.0 { g } else { 0.0 };
+            let one = |(dz, (dy, y)): (&mut [f32], (&[f32], &[f32]))| {
+                for ((d, &g), &v) in dz.iter_mut().zip(dy).zip(y) {
+                    *d = if v > 0.0 { g } else { 0.0 };
+                }
+            };
+            // A big tensor split between the threads: the pass is bound by memory, and
+            // each core brings its own share of the bandwidth.
+            let threads = rayon::current_num_threads().max(1);
+            if dz.len() < PARALLEL_VALUES
+                || threads == 1
+                || dy.len() != dz.len()
+                || y.len() != dz.len()
+            {
+                one((dz, (dy, y)));
+            } else {
+                use rayon::prelude::*;
+                let share = dz.len().div_ceil(threads);
+                dz.par_chunks_mut(share)
+                    .zip(dy.par_chunks(share).zip(y.par_chunks(share)))
+                    .for_each(one);
             }
         }
         Activation::Softmax => {

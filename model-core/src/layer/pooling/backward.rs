@@ -36,8 +36,47 @@ pub(crate) fn backward(c: &Pooling, p: &Step, g: Grad) {
     }
 }
 
-/// One sample's windows, in the forward pass's order.
+/// One sample's windows, in the forward pass's order: [`sample_body`] compiled for
+/// AVX-512 where the CPU has it (the crate is built for baseline x86-64, whose vectors
+/// hold four values), for the baseline elsewhere. The same selects and additions in the
+/// same order either way, so the same values bit for bit.
 fn sample(
+    w: &Window,
+    channels: usize,
+    max: bool,
+    xs: &[f32],
+    ys: &[f32],
+    gs: &[f32],
+    ds: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { sample_avx512(w, channels, max, xs, ys, gs, ds) };
+    }
+    sample_body(w, channels, max, xs, ys, gs, ds)
+}
+
+/// [`sample_body`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn sample_avx512(
+    w: &Window,
+    channels: usize,
+    max: bool,
+    xs: &[f32],
+    ys: &[f32],
+    gs: &[f32],
+    ds: &mut [f32],
+) {
+    sample_body(w, channels, max, xs, ys, gs, ds)
+}
+
+#[inline(always)]
+fn sample_body(
     w: &Window,
     channels: usize,
     max: bool,
@@ -122,6 +161,40 @@ mod tests {
     use crate::layer::Kind;
     use crate::shape::Shape;
     use crate::value::Value;
+
+    /// Both bodies of a sample's backward pass, on overlapping windows with ties, 'same'
+    /// padding and a channel count past a vector: the same gradients bit for bit.
+    #[test]
+    fn both_bodies_give_the_same_gradients() {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            use crate::layer::window::Window;
+            use crate::layer::Padding;
+            let channels = 19;
+            let input = Shape::new(&[7, 6, channels]);
+            let output = Shape::new(&[4, 3, channels]);
+            let w = Window::new(2, &input, &output, [3; 3], [2; 3], [1; 3], Padding::Same);
+            // Few distinct values, so that windows hold ties.
+            let xs: Vec<f32> = (0..7 * 6 * channels)
+                .map(|i| ((i * 7) % 5) as f32)
+                .collect();
+            let gs: Vec<f32> = (0..4 * 3 * channels)
+                .map(|i| i as f32 * 0.25 - 3.0)
+                .collect();
+            for max in [true, false] {
+                // The forward pass's outputs: each window's maximum or mean.
+                let mut ys = vec![0.0; gs.len()];
+                crate::layer::pooling::forward::pool_fastest(&w, channels, max, &xs, 0, &mut ys);
+                let (mut a, mut b) = (vec![f32::NAN; xs.len()], vec![f32::NAN; xs.len()]);
+                super::sample_body(&w, channels, max, &xs, &ys, &gs, &mut a);
+                // SAFETY: the CPU has AVX-512F (checked above).
+                unsafe { super::sample_avx512(&w, channels, max, &xs, &ys, &gs, &mut b) };
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b), "max {max}");
+                assert!(a.iter().any(|&v| v != 0.0));
+            }
+        }
+    }
 
     /// Ties (all zeros after a ReLU are common): each window's gradient goes to its first cell
     /// holding the maximum, as the forward pass picked it, even where windows overlap.

@@ -23,7 +23,7 @@ pub(crate) fn threads_for(macs: usize) -> usize {
 }
 
 /// Element-wise passes over at least this many values split them between the threads.
-const PARALLEL_VALUES: usize = 1 << 16;
+pub(crate) const PARALLEL_VALUES: usize = 1 << 16;
 
 /// `f` over `x` into `y` (the same length), in whole rows of `row` values: split between
 /// the threads when there are enough values to pay for the hand-off, on the calling

@@ -117,26 +117,19 @@ fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
     // The line's first output position within its sample.
     let first = (l % (w.out[0] * w.out[1]).max(1)) * w.out[2];
     let xs = &d.x[sample * in_len..][..in_len];
+    // Each cell of the window: its kernel row's and its input's offsets.
+    let mut cells = [(0usize, 0usize); MAX_CELLS];
     for (ow, acc) in out.chunks_exact_mut(width.max(1)).enumerate() {
-        match d.bias {
-            Some(b) => acc.copy_from_slice(&b[..width]),
-            None => acc.fill(0.0),
+        if dm == 1 && w.taps() <= MAX_CELLS {
+            let mut n = 0;
+            w.cells(first + ow, |tap, cell| {
+                cells[n] = (tap * width, cell * channels);
+                n += 1;
+            });
+            blocks(d, xs, &cells[..n], acc);
+        } else {
+            one_by_one(d, xs, first + ow, acc);
         }
-        w.cells(first + ow, |tap, cell| {
-            let src = &xs[cell * channels..][..channels];
-            let k = &d.kernel[tap * width..][..width];
-            if dm == 1 {
-                for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
-                    *a += v * k;
-                }
-            } else {
-                for ((a, k), &v) in acc.chunks_exact_mut(dm).zip(k.chunks_exact(dm)).zip(src) {
-                    for (a, &k) in a.iter_mut().zip(k) {
-                        *a += v * k;
-                    }
-                }
-            }
-        });
         if let Some(f) = d.affine {
             // Multiplied, then added, as the normalization's own pass does.
             for ((a, &s), &t) in acc.iter_mut().zip(f.scale).zip(f.shift) {
@@ -155,6 +148,73 @@ fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
             other => apply(other, acc, width),
         }
     }
+}
+
+/// The most cells of a window [`blocks`] takes (their offsets live on the stack).
+const MAX_CELLS: usize = 64;
+/// Channels [`blocks`] sums at once, in four AVX-512 registers.
+const BLOCK: usize = 64;
+
+/// One position's outputs with one filter per channel: a block of channels at a time in
+/// registers across the window's `cells`, added in the cells' order from the bias, as
+/// [`one_by_one`] adds them.
+#[inline(always)]
+fn blocks(d: &Depthwise, xs: &[f32], cells: &[(usize, usize)], acc: &mut [f32]) {
+    let width = acc.len();
+    let mut c0 = 0;
+    while c0 + BLOCK <= width {
+        let mut a = [0f32; BLOCK];
+        if let Some(b) = d.bias {
+            a.copy_from_slice(&b[c0..c0 + BLOCK]);
+        }
+        for &(k, x) in cells {
+            let (v, k) = (&xs[x + c0..][..BLOCK], &d.kernel[k + c0..][..BLOCK]);
+            for j in 0..BLOCK {
+                a[j] += v[j] * k[j];
+            }
+        }
+        acc[c0..c0 + BLOCK].copy_from_slice(&a);
+        c0 += BLOCK;
+    }
+    // The last channels, past the whole blocks, summed in place.
+    let tail = &mut acc[c0..];
+    match d.bias {
+        Some(b) => tail.copy_from_slice(&b[c0..width]),
+        None => tail.fill(0.0),
+    }
+    for &(k, x) in cells {
+        let (v, k) = (&xs[x + c0..], &d.kernel[k + c0..]);
+        for ((a, &v), &k) in tail.iter_mut().zip(v).zip(k) {
+            *a += v * k;
+        }
+    }
+}
+
+/// Output position `row`'s outputs, each cell of its window added to all of them in turn
+/// (any depth multiplier, any window).
+#[inline(always)]
+fn one_by_one(d: &Depthwise, xs: &[f32], row: usize, acc: &mut [f32]) {
+    let (channels, dm) = (d.channels, d.dm);
+    let width = channels * dm;
+    match d.bias {
+        Some(b) => acc.copy_from_slice(&b[..width]),
+        None => acc.fill(0.0),
+    }
+    d.w.cells(row, |tap, cell| {
+        let src = &xs[cell * channels..][..channels];
+        let k = &d.kernel[tap * width..][..width];
+        if dm == 1 {
+            for ((a, &v), &k) in acc.iter_mut().zip(src).zip(k) {
+                *a += v * k;
+            }
+        } else {
+            for ((a, k), &v) in acc.chunks_exact_mut(dm).zip(k.chunks_exact(dm)).zip(src) {
+                for (a, &k) in a.iter_mut().zip(k) {
+                    *a += v * k;
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]
@@ -207,6 +267,7 @@ mod tests {
             (1, 8, 11, 37, 2, 3, 1, false),
             (3, 5, 5, 5, 3, 2, 2, false),
             (2, 30, 30, 96, 1, 3, 1, true),
+            (1, 6, 5, 130, 1, 3, 1, true), // two whole blocks of channels and a tail
         ];
         for (batch, h, wd, channels, dm, k, stride, same) in cases {
             let input = Shape::new(&[h, wd, channels]);

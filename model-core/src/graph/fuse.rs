@@ -1,15 +1,12 @@
-//! Chains of nodes that inference runs as one: a convolution, the BatchNormalization that
-//! alone reads its output, and, when one alone reads the normalization's, the activation
-//! after it (`Conv2D → BatchNormalization → ReLU`, the unit ResNet and MobileNet are built
-//! of). The convolution normalizes and activates each tile before storing it, so the two
-//! intermediate tensors are never written: one pass over the output instead of three.
-//! Training keeps the nodes apart (it needs the intermediate tensors).
+//! Chains of nodes that inference runs as one ([`crate::layer::fold`]): a convolution,
+//! the BatchNormalization that alone reads its output, and, when one alone reads the
+//! normalization's, the activation after it.
 
 use std::borrow::Borrow;
 
 use super::{Graph, Plan, Slot};
 use crate::layer::convolution::forward::folds;
-use crate::layer::{Activation, Config, ReLU};
+use crate::layer::{fold, Activation, Config};
 use crate::runtime::LayerWeights;
 use crate::shape::Shape;
 
@@ -69,14 +66,9 @@ pub(super) fn chain<W: Borrow<LayerWeights>>(
         return None;
     }
     let norm = g.nodes[k + 1].layer;
-    let Config::Normalization(n) = &g.layers.get(norm)?.config else {
-        return None;
-    };
-    // The factors' weights: gamma and beta when the layer has them, then the statistics.
     let filters = tensors[conv_out].last();
-    let expected = usize::from(n.scale) + usize::from(n.center) + 2;
-    let w = &weights.get(norm)?.borrow().tensors;
-    if !n.batch || w.len() != expected || w.iter().any(|t| t.data.len() != filters) {
+    let norm_weights = &weights.get(norm)?.borrow().tensors;
+    if !fold::normalization(&g.layers.get(norm)?.config, norm_weights, filters) {
         return None;
     }
     let mut chain = Chain {
@@ -85,7 +77,7 @@ pub(super) fn chain<W: Borrow<LayerWeights>>(
         last: k + 1,
     };
     if reads_alone(k + 2, inputs + k + 1) {
-        if let Some(a) = activation(&g.layers[g.nodes[k + 2].layer].config) {
+        if let Some(a) = fold::activation(&g.layers[g.nodes[k + 2].layer].config) {
             chain.activation = a;
             chain.last = k + 2;
         }
@@ -98,24 +90,6 @@ pub(super) fn chain<W: Borrow<LayerWeights>>(
     let dst = p.slots.get(inputs + chain.last)?;
     let writable = matches!(dst, Slot::Buffer(_) | Slot::Output(_));
     (writable && p.slots.get(root(x)) != Some(dst)).then_some(chain)
-}
-
-/// The activation a layer applies, when the convolution's tiles can apply it in its
-/// place with the same values: an `Activation` layer, or a plain `ReLU` (ReLU6 included).
-fn activation(config: &Config) -> Option<Activation> {
-    match config {
-        Config::Activation(a) => Some(*a),
-        Config::ReLU(ReLU {
-            max_value,
-            negative_slope,
-            threshold,
-        }) if *negative_slope == 0.0 && *threshold == 0.0 => match max_value {
-            None => Some(Activation::Relu),
-            Some(m) if *m == 6.0 => Some(Activation::Relu6),
-            Some(_) => None,
-        },
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,9 @@ use std::borrow::Borrow;
 use super::fuse::{chain_at, count_uses, Chain};
 use super::{eval_graph, first_call, plan_into, Graph, Plan, Slot, MAX_CALL_INPUTS};
 use crate::error::Error;
-use crate::layer::convolution::forward::{forward_normalized, Affine};
 use crate::layer::merge::forward::{forward as merge_forward, MergeStep};
-use crate::layer::normalization::forward::factors;
 use crate::layer::ops::Step;
-use crate::layer::Config;
+use crate::layer::{fold, Config};
 use crate::model::LayerInfo;
 use crate::runtime::{batch_len, check_weights, elements, grown, LayerWeights};
 use crate::shape::Shape;
@@ -181,11 +179,9 @@ fn run_chain<W: Borrow<LayerWeights>>(
     scratch: &mut Vec<f32>,
 ) -> Result<(), Error> {
     let node = &g.nodes[k];
-    let (Config::Conv(c), Config::Normalization(n)) =
-        (&g.layers[node.layer].config, &g.layers[chain.norm].config)
-    else {
+    let Config::Conv(c) = &g.layers[node.layer].config else {
         return Err(Error::new(
-            "a fused chain that is not a convolution and a normalization",
+            "a fused chain that does not start at a convolution",
         ));
     };
     let s = Step {
@@ -195,26 +191,9 @@ fn run_chain<W: Borrow<LayerWeights>>(
         weights: &weights[node.layer].borrow().tensors,
     };
     let x = src.read(node.inputs[0], p.slots, tensors, batch);
-    let filters = s.output.last();
-    let need = g.layers[node.layer]
-        .config
-        .ops()
-        .scratch_len(&s.input, &s.output, batch);
-    // The convolution's scratch, then the normalization's factors.
-    let (conv_scratch, factors_buf) = grown(scratch, need + 2 * filters).split_at_mut(need);
-    let (scale, shift) = factors_buf.split_at_mut(filters);
     let norm = &weights[chain.norm].borrow().tensors;
-    let ran = factors(n, norm, scale, shift) && {
-        let affine = Affine { scale, shift };
-        forward_normalized(c, &s, affine, chain.activation, x, dst, conv_scratch)
-    };
-    if !ran {
-        // `chain` checked that it would: a bug here, reported rather than ignored.
-        return Err(Error::new(
-            "the fused convolution and normalization did not run",
-        ));
-    }
-    Ok(())
+    let config = &g.layers[chain.norm].config;
+    fold::run(c, &s, config, norm, chain.activation, x, dst, scratch)
 }
 
 /// Runs graph `g` (planned as `p`) on a batch: `xs[i]` holds `batch` samples of input `i`,

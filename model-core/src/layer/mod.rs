@@ -48,6 +48,8 @@ pub(crate) mod regularization;
 pub(crate) mod reshaping;
 pub(crate) mod wrappers;
 
+#[cfg(feature = "runtime")]
+pub(crate) mod fold;
 #[cfg(all(test, feature = "runtime"))]
 pub(crate) mod gradcheck;
 #[cfg(feature = "runtime")]

@@ -7,7 +7,7 @@
 //! intermediate tensors).
 
 use super::convolution::forward::{forward_normalized, Affine};
-use super::normalization::forward::factors;
+use super::normalization::forward::{factors, folds};
 use super::ops::Step;
 use super::{Activation, Config, Conv, ReLU};
 use crate::error::Error;
@@ -17,11 +17,7 @@ use crate::runtime::{grown, Tensor};
 /// convolution of `filters` filters can fold: its moving statistics, gamma and beta where
 /// it has them, each one value per filter.
 pub(crate) fn normalization(config: &Config, weights: &[Tensor], filters: usize) -> bool {
-    let Config::Normalization(n) = config else {
-        return false;
-    };
-    let expected = usize::from(n.scale) + usize::from(n.center) + 2;
-    n.batch && weights.len() == expected && weights.iter().all(|t| t.data.len() == filters)
+    matches!(config, Config::Normalization(n) if folds(n, weights, filters))
 }
 
 /// The activation a layer applies, when a convolution can apply it in the layer's place

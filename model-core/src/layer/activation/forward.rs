@@ -45,6 +45,18 @@ pub(crate) fn relu(x: f32) -> f32 {
     }
 }
 
+/// ReLU capped at `max` (6 for ReLU6), as a select the compiler vectorizes: NaN fails
+/// `r > max` and stays, as in `clamp`.
+#[inline]
+pub(crate) fn relu_max(x: f32, max: f32) -> f32 {
+    let r = relu(x);
+    if r > max {
+        max
+    } else {
+        r
+    }
+}
+
 /// One value through an element-wise activation (softmax and log-softmax are per row).
 fn scalar(a: Activation, x: f32) -> f32 {
     match a {
@@ -129,8 +141,7 @@ pub(crate) fn relu_layer(c: &ReLU, x: &[f32], y: &mut [f32]) {
         let m = max.unwrap_or(f32::INFINITY);
         return par_rows(x, y, 1, |xs, ys| {
             for (o, &v) in ys.iter_mut().zip(xs) {
-                let r = relu(v);
-                *o = if r > m { m } else { r };
+                *o = relu_max(v, m);
             }
         });
     }

@@ -10,7 +10,7 @@
 //! while they are in registers or L1.
 
 use super::tiled::Affine;
-use crate::layer::activation::forward::{apply, relu};
+use crate::layer::activation::forward::{apply, relu, relu_max};
 use crate::layer::window::Window;
 use crate::layer::Activation;
 use crate::runtime::kernels::threads_for;
@@ -140,11 +140,7 @@ fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
         match d.activation {
             Activation::Linear => {}
             Activation::Relu => acc.iter_mut().for_each(|a| *a = relu(*a)),
-            Activation::Relu6 => acc.iter_mut().for_each(|a| {
-                let r = relu(*a);
-                // NaN fails `r > 6` and stays, as in `clamp`.
-                *a = if r > 6.0 { 6.0 } else { r };
-            }),
+            Activation::Relu6 => acc.iter_mut().for_each(|a| *a = relu_max(*a, 6.0)),
             other => apply(other, acc, width),
         }
     }

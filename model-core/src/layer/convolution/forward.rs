@@ -240,6 +240,46 @@ fn depthwise_layer(
     );
 }
 
+/// A regular convolution through the tile kernel (its `plan`, window `w`), with a
+/// normalization's `affine` folded in when given, then `activation`.
+#[allow(clippy::too_many_arguments)]
+fn tiled_layer(
+    c: &Conv,
+    s: &Step,
+    plan: &tiled::Plan,
+    w: &Window,
+    affine: Option<Affine>,
+    activation: Activation,
+    x: &[f32],
+    y: &mut [f32],
+    scratch: &mut [f32],
+) {
+    let channels = s.input.last();
+    let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * c.filters;
+    tiled::convolve(
+        plan,
+        w,
+        s.batch,
+        &s.weights[0].data,
+        c.use_bias.then(|| s.weights[1].data.as_slice()),
+        affine,
+        activation,
+        x,
+        y,
+        &mut scratch[..plan.scratch_len(w, s.batch)],
+        threads_for(macs),
+    );
+}
+
+/// The tiled plan a regular convolution runs through, where it does: not a plain
+/// product ([`direct`]) and a tile kernel chosen.
+fn tiled_plan(c: &Conv, w: &Window, channels: usize) -> Option<tiled::Plan> {
+    if direct(w, c.groups) {
+        return None;
+    }
+    tiled::plan(w, channels, c.groups, c.filters)
+}
+
 /// Whether [`forward_normalized`] takes this convolution: one without an activation of
 /// its own, depthwise or through the tile kernel.
 pub(crate) fn folds(c: &Conv, input: &Shape, output: &Shape) -> bool {
@@ -248,10 +288,7 @@ pub(crate) fn folds(c: &Conv, input: &Shape, output: &Shape) -> bool {
     }
     match c.op {
         ConvOp::Depthwise => true,
-        ConvOp::Regular => {
-            let w = conv_window(c, input, output);
-            !direct(&w, c.groups) && tiled::plan(&w, input.last(), c.groups, c.filters).is_some()
-        }
+        ConvOp::Regular => tiled_plan(c, &conv_window(c, input, output), input.last()).is_some(),
         ConvOp::Separable | ConvOp::Transpose => false,
     }
 }
@@ -272,32 +309,20 @@ pub(crate) fn forward_normalized(
     y: &mut [f32],
     scratch: &mut [f32],
 ) -> bool {
-    if !folds(c, &s.input, &s.output) {
+    if c.activation != Activation::Linear {
         return false;
     }
-    if c.op == ConvOp::Depthwise {
-        depthwise_layer(c, s, Some(affine), activation, x, y);
-        return true;
+    match c.op {
+        ConvOp::Depthwise => depthwise_layer(c, s, Some(affine), activation, x, y),
+        ConvOp::Regular => {
+            let w = conv_window(c, &s.input, &s.output);
+            let Some(plan) = tiled_plan(c, &w, s.input.last()) else {
+                return false;
+            };
+            tiled_layer(c, s, &plan, &w, Some(affine), activation, x, y, scratch);
+        }
+        ConvOp::Separable | ConvOp::Transpose => return false,
     }
-    let w = conv_window(c, &s.input, &s.output);
-    let channels = s.input.last();
-    let Some(plan) = tiled::plan(&w, channels, c.groups, c.filters) else {
-        return false;
-    };
-    let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * c.filters;
-    tiled::convolve(
-        &plan,
-        &w,
-        s.batch,
-        &s.weights[0].data,
-        c.use_bias.then(|| s.weights[1].data.as_slice()),
-        Some(affine),
-        activation,
-        x,
-        y,
-        &mut scratch[..plan.scratch_len(&w, s.batch)],
-        threads_for(macs),
-    );
     true
 }
 
@@ -330,21 +355,7 @@ fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
     }
     let bias = c.use_bias.then(|| s.weights[1].data.as_slice());
     if let Some(plan) = tiled::plan(&w, channels, c.groups, filters) {
-        let macs = s.batch * w.positions() * w.taps() * (channels / c.groups.max(1)) * filters;
-        tiled::convolve(
-            &plan,
-            &w,
-            s.batch,
-            kernel,
-            bias,
-            None,
-            c.activation,
-            x,
-            y,
-            &mut scratch[..plan.scratch_len(&w, s.batch)],
-            threads_for(macs),
-        );
-        return;
+        return tiled_layer(c, s, &plan, &w, None, c.activation, x, y, scratch);
     }
     let (blocks, depth) = regular_blocks(&w, s.batch, channels, c.groups, filters);
     let total_rows = s.batch * w.positions();

@@ -24,10 +24,18 @@ fn factor(
     (inv, beta.map_or(0.0, |b| b[i]) - mean[i] * inv)
 }
 
+/// Whether [`factors`] takes a layer of this configuration with these weights for
+/// `features` features: a BatchNormalization (moving statistics), gamma and beta where it
+/// has them, each weight one value per feature.
+pub(crate) fn folds(c: &Normalization, weights: &[Tensor], features: usize) -> bool {
+    let expected = usize::from(c.scale) + usize::from(c.center) + 2;
+    c.batch && weights.len() == expected && weights.iter().all(|t| t.data.len() == features)
+}
+
 /// A BatchNormalization's `(inv, shift)` for each of its `scale.len()` features, into
 /// `scale` and `shift`, for a layer that folds it into its own output (a convolution
 /// before it): the same values [`forward`] multiplies and adds. `false`, having written
-/// nothing, for a layer that is not a BatchNormalization or weights that do not fit it.
+/// nothing, where [`folds`] says no.
 pub(crate) fn factors(
     c: &Normalization,
     weights: &[Tensor],
@@ -35,19 +43,15 @@ pub(crate) fn factors(
     shift: &mut [f32],
 ) -> bool {
     let features = scale.len();
+    if !folds(c, weights, features) || shift.len() != features {
+        return false;
+    }
     let mut w = weights.iter().map(|t| t.data.as_slice());
     let gamma = if c.scale { w.next() } else { None };
     let beta = if c.center { w.next() } else { None };
     let (Some(mean), Some(var)) = (w.next(), w.next()) else {
         return false;
     };
-    let fits = |t: Option<&[f32]>| t.is_none_or(|t| t.len() == features);
-    if !c.batch
-        || shift.len() != features
-        || ![gamma, beta, Some(mean), Some(var)].into_iter().all(fits)
-    {
-        return false;
-    }
     for (i, (s, t)) in scale.iter_mut().zip(shift.iter_mut()).enumerate() {
         (*s, *t) = factor(gamma, beta, mean, var, c.epsilon as f32, i);
     }

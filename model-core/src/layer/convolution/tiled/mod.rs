@@ -489,7 +489,7 @@ impl Job<'_> {
                                 panel_stride,
                                 init: &init,
                                 accumulate: k > 0,
-                                affine: self.affine.filter(|_| k == last).map(|_| Affine {
+                                affine: (k == last && self.affine.is_some()).then_some(Affine {
                                     scale: &scale,
                                     shift: &shift,
                                 }),

@@ -176,7 +176,7 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
         let pooled = match (&layer.config, layers.get(i + 1).map(|l| &l.config)) {
             (Config::Conv(c), Some(Config::Pooling(p))) => {
                 let pooled = eval_output(&layers[i + 1], &next).map_err(|e| e.at(i + 1))?;
-                fuses(c, p, &shape, &next, &pooled).then_some(pooled)
+                fuses(c, p, &shape, &next, &pooled, batch).then_some(pooled)
             }
             _ => None,
         };

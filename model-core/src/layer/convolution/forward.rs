@@ -425,7 +425,7 @@ pub(crate) fn forward_pooled(
     y: &mut [f32],
     scratch: &mut [f32],
 ) -> bool {
-    let Some((w, p, plan)) = pooled_plan(c, pool, &s.input, &s.output, pooled) else {
+    let Some((w, p, plan)) = pooled_plan(c, pool, &s.input, &s.output, pooled, s.batch) else {
         return false;
     };
     let channels = s.input.last();
@@ -459,24 +459,28 @@ pub(crate) fn forward_pooled(
     true
 }
 
-/// Whether [`forward_pooled`] takes this pair.
+/// Whether [`forward_pooled`] takes this pair on `batch` samples.
 pub(crate) fn fuses(
     c: &Conv,
     pool: &Pooling,
     input: &Shape,
     output: &Shape,
     pooled: &Shape,
+    batch: usize,
 ) -> bool {
-    pooled_plan(c, pool, input, output, pooled).is_some()
+    pooled_plan(c, pool, input, output, pooled, batch).is_some()
 }
 
-/// The convolution's window, the pooling's, and the tiled plan, for a pair that fuses.
+/// The convolution's window, the pooling's, and the tiled plan, for a pair that fuses: not
+/// one whose convolution runs through Winograd's algorithm, which saves more than the
+/// fusion does.
 fn pooled_plan(
     c: &Conv,
     pool: &Pooling,
     input: &Shape,
     output: &Shape,
     pooled: &Shape,
+    batch: usize,
 ) -> Option<(Window, Window, tiled::Plan)> {
     if c.op != ConvOp::Regular || pool.rank != c.rank {
         return None;
@@ -492,7 +496,7 @@ fn pooled_plan(
         return None;
     }
     let plan = tiled::plan(&w, input.last(), c.groups, c.filters)?;
-    Some((w, p, plan))
+    (!plan.winograd(&w, batch)).then_some((w, p, plan))
 }
 
 /// `dst.copy_from_slice(src)`, without a call to `memcpy` for the few values of a narrow
@@ -628,7 +632,7 @@ fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::tiled::{Isa, FORCE};
+    use super::tiled::{Isa, FORCE, WINOGRAD};
     use crate::layer::{test_layer, Kind, Layer};
     use crate::runtime::{init_model, predict};
     use crate::shape::Shape;
@@ -807,16 +811,22 @@ pub(crate) mod tests {
                 dilation,
                 same,
             );
-            for path in paths() {
+            // Each path, and each tile kernel again with Winograd's algorithm wherever it
+            // applies, however few the tiles.
+            let winograd = paths().into_iter().flatten().map(|isa| (Some(isa), true));
+            for (path, winograd) in paths().into_iter().map(|p| (p, false)).chain(winograd) {
                 FORCE.with(|f| f.set(Some(path)));
+                WINOGRAD.with(|f| f.set(winograd.then_some(true)));
                 let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
                 FORCE.with(|f| f.set(None));
+                WINOGRAD.with(|f| f.set(None));
                 assert_eq!(ours.len(), want.len());
                 for (i, (a, b)) in ours.iter().zip(&want).enumerate() {
                     assert!(
                         (a - b).abs() < 1e-4,
                         "case {h}x{w}x{c} → {filters} (k {k:?}, groups {groups}, stride {stride}, \
-                         dilation {dilation}, same {same}, path {path:?}): value {i}: {a} vs {b}"
+                         dilation {dilation}, same {same}, path {path:?}, winograd {winograd}): \
+                         value {i}: {a} vs {b}"
                     );
                 }
             }

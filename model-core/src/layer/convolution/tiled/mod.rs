@@ -17,6 +17,10 @@
 
 mod avx2;
 mod avx512;
+mod winograd;
+
+#[cfg(test)]
+pub(crate) use winograd::FORCE as WINOGRAD;
 
 use crate::layer::window::Window;
 use crate::layer::Activation;
@@ -262,6 +266,12 @@ impl Plan {
         }
     }
 
+    /// Whether [`convolve`] runs this convolution on `batch` samples through Winograd's
+    /// F(2×2, 3×3) (`winograd.rs`), which needs none of the scratch.
+    pub fn winograd(&self, w: &Window, batch: usize) -> bool {
+        winograd::takes(w, self.channels, self.groups, self.filters, batch)
+    }
+
     /// Scratch values for a batch: the packed kernel, then the padded input, each if any.
     pub fn scratch_len(&self, w: &Window, batch: usize) -> usize {
         self.packed_len(w, batch)
@@ -303,14 +313,15 @@ fn pack(plan: &Plan, taps: usize, kernel: &[f32], packed: &mut [f32]) {
     }
 }
 
-/// Copies each sample of `x` into `padded`, zeros around it.
-fn pad(plan: &Plan, w: &Window, x: &[f32], padded: &mut [f32]) {
-    let c = plan.channels;
+/// Copies each sample of `x` (`channels` values a position) into `padded`, a grid of
+/// `dims` positions a sample, `w.pad` zeros before it and zeros after.
+fn pad(dims: [usize; 3], channels: usize, w: &Window, x: &[f32], padded: &mut [f32]) {
+    let c = channels;
     let [d, h, wd] = w.size;
-    let [_, ph, pw] = plan.padded;
+    let [_, ph, pw] = dims;
     let in_len = d * h * wd * c;
     let row = pw * c;
-    let pad_len = plan.padded_len();
+    let pad_len = dims.iter().product::<usize>() * c;
     let copy = |xs: &[f32], r: usize, dst: &mut [f32]| {
         let (id, ih) = (r / ph, r % ph);
         match (id.checked_sub(w.pad[0]), ih.checked_sub(w.pad[1])) {
@@ -567,7 +578,7 @@ fn prepare<'a>(
     }
     let (input, sample_len) = if plan.pads {
         let padded = &mut rest[..batch * plan.padded_len()];
-        pad(plan, w, x, padded);
+        pad(plan.padded, plan.channels, w, x, padded);
         (&*padded, plan.padded_len())
     } else {
         (x, w.size.iter().product::<usize>() * plan.channels)
@@ -630,6 +641,12 @@ pub(super) fn convolve(
     scratch: &mut [f32],
     threads: usize,
 ) {
+    if plan.winograd(w, batch) {
+        let (c, f) = (plan.channels, plan.filters);
+        return winograd::convolve(
+            w, batch, c, f, kernel, bias, affine, activation, x, y, threads,
+        );
+    }
     let job = prepare(plan, w, batch, kernel, bias, affine, activation, x, scratch);
     let f = plan.filters;
     let pixels = plan.pixels();

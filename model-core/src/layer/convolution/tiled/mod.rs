@@ -322,7 +322,10 @@ fn pad(dims: [usize; 3], channels: usize, w: &Window, x: &[f32], padded: &mut [f
     let in_len = d * h * wd * c;
     let row = pw * c;
     let pad_len = dims.iter().product::<usize>() * c;
-    let copy = |xs: &[f32], r: usize, dst: &mut [f32]| {
+    let rows = pad_len / row.max(1);
+    let copy = |r: usize, dst: &mut [f32]| {
+        let xs = &x[(r / rows.max(1)) * in_len..][..in_len];
+        let r = r % rows.max(1);
         let (id, ih) = (r / ph, r % ph);
         match (id.checked_sub(w.pad[0]), ih.checked_sub(w.pad[1])) {
             (Some(sd), Some(sh)) if sd < d && sh < h => {
@@ -334,17 +337,15 @@ fn pad(dims: [usize; 3], channels: usize, w: &Window, x: &[f32], padded: &mut [f
             _ => dst.fill(0.0),
         }
     };
-    // Rows of each sample split between the threads, so that a batch of one uses them too.
+    // Rows of the whole batch split between the threads in one parallel region, so that a
+    // batch of one uses them too and a big batch of small samples pays for one hand-off.
     use rayon::prelude::*;
-    for (xs, ps) in x
-        .chunks_exact(in_len.max(1))
-        .zip(padded.chunks_exact_mut(pad_len.max(1)))
-    {
-        ps.par_chunks_exact_mut(row.max(1))
-            .with_min_len(8)
-            .enumerate()
-            .for_each(|(r, dst)| copy(xs, r, dst));
-    }
+    let samples = (x.len() / in_len.max(1)).min(padded.len() / pad_len.max(1));
+    padded[..samples * pad_len]
+        .par_chunks_exact_mut(row.max(1))
+        .with_min_len(8)
+        .enumerate()
+        .for_each(|(r, dst)| copy(r, dst));
 }
 
 /// What a thread needs to compute any range of output positions.

@@ -496,7 +496,7 @@ fn pooled_plan(
         return None;
     }
     let plan = tiled::plan(&w, input.last(), c.groups, c.filters)?;
-    (!plan.winograd(&w, batch)).then_some((w, p, plan))
+    plan.winograd(&w, batch).is_none().then_some((w, p, plan))
 }
 
 /// `dst.copy_from_slice(src)`, without a call to `memcpy` for the few values of a narrow
@@ -632,7 +632,7 @@ fn col2im(w: &Window, p: usize, src: &[f32], filters: usize, y: &mut [f32]) {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::tiled::{Isa, FORCE, WINOGRAD};
+    use super::tiled::{Isa, Variant, FORCE, WINOGRAD};
     use crate::layer::{test_layer, Kind, Layer};
     use crate::runtime::{init_model, predict};
     use crate::shape::Shape;
@@ -811,12 +811,16 @@ pub(crate) mod tests {
                 dilation,
                 same,
             );
-            // Each path, and each tile kernel again with Winograd's algorithm wherever it
-            // applies, however few the tiles.
-            let winograd = paths().into_iter().flatten().map(|isa| (Some(isa), true));
-            for (path, winograd) in paths().into_iter().map(|p| (p, false)).chain(winograd) {
+            // Each path without Winograd's algorithm, and each tile kernel again with each
+            // of its variants wherever it applies, however few the tiles.
+            let winograd = paths()
+                .into_iter()
+                .flatten()
+                .flat_map(|isa| [Variant::F2, Variant::F4].map(|v| (Some(isa), Some(v))));
+            let direct = paths().into_iter().map(|p| (p, None));
+            for (path, winograd) in direct.chain(winograd) {
                 FORCE.with(|f| f.set(Some(path)));
-                WINOGRAD.with(|f| f.set(winograd.then_some(true)));
+                WINOGRAD.with(|f| f.set(Some(winograd)));
                 let ours = predict(&[layer], input, &weights, &x, batch).unwrap();
                 FORCE.with(|f| f.set(None));
                 WINOGRAD.with(|f| f.set(None));
@@ -825,7 +829,7 @@ pub(crate) mod tests {
                     assert!(
                         (a - b).abs() < 1e-4,
                         "case {h}x{w}x{c} → {filters} (k {k:?}, groups {groups}, stride {stride}, \
-                         dilation {dilation}, same {same}, path {path:?}, winograd {winograd}): \
+                         dilation {dilation}, same {same}, path {path:?}, winograd {winograd:?}): \
                          value {i}: {a} vs {b}"
                     );
                 }

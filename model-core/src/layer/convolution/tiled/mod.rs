@@ -20,7 +20,7 @@ mod avx512;
 mod winograd;
 
 #[cfg(test)]
-pub(crate) use winograd::FORCE as WINOGRAD;
+pub(crate) use winograd::{Variant, FORCE as WINOGRAD};
 
 use crate::layer::window::Window;
 use crate::layer::Activation;
@@ -266,10 +266,10 @@ impl Plan {
         }
     }
 
-    /// Whether [`convolve`] runs this convolution on `batch` samples through Winograd's
-    /// F(2×2, 3×3) (`winograd.rs`), which needs none of the scratch.
-    pub fn winograd(&self, w: &Window, batch: usize) -> bool {
-        winograd::takes(w, self.channels, self.groups, self.filters, batch)
+    /// The variant of Winograd's algorithm (`winograd.rs`) [`convolve`] runs this
+    /// convolution on `batch` samples through, if any; it needs none of the scratch.
+    pub fn winograd(&self, w: &Window, batch: usize) -> Option<winograd::Variant> {
+        winograd::variant(w, self.channels, self.groups, self.filters, batch)
     }
 
     /// Scratch values for a batch: the packed kernel, then the padded input, each if any.
@@ -642,10 +642,10 @@ pub(super) fn convolve(
     scratch: &mut [f32],
     threads: usize,
 ) {
-    if plan.winograd(w, batch) {
+    if let Some(variant) = plan.winograd(w, batch) {
         let (c, f) = (plan.channels, plan.filters);
         return winograd::convolve(
-            w, batch, c, f, kernel, bias, affine, activation, x, y, threads,
+            variant, w, batch, c, f, kernel, bias, affine, activation, x, y, threads,
         );
     }
     let job = prepare(plan, w, batch, kernel, bias, affine, activation, x, scratch);

@@ -1,9 +1,11 @@
-//! Winograd's F(2×2, 3×3) for 3×3 stride-1 undilated one-group convolutions: each 2×2
-//! block of outputs comes from the 4×4 block of inputs under it through 16 products per
-//! channel and filter instead of 36. The input block `d` becomes `Bᵀ d B`, the kernel `g`
-//! becomes `G g Gᵀ`, the 16 values at each place of the 4×4 grid (`ξ`) are multiplied as
-//! a matrix product over the channels (tiles × channels by channels × filters), and the
-//! products `m` become the outputs `Aᵀ m A`:
+//! Winograd's minimal filtering for 3×3 stride-1 undilated one-group convolutions, in its
+//! two usual sizes: F(2×2, 3×3), each 2×2 block of outputs from the 4×4 block of inputs
+//! under it through 16 products per channel and filter instead of 36, and F(4×4, 3×3),
+//! each 4×4 block from a 6×6 one through 36 products instead of 144. The input block `d`
+//! becomes `Bᵀ d B`, the kernel `g` becomes `G g Gᵀ`, the values at each place ξ of the
+//! N×N grid are multiplied as a matrix product over the channels (tiles × channels by
+//! channels × filters), and the products `m` become the outputs `Aᵀ m A`. For F(2×2,
+//! 3×3):
 //!
 //! ```text
 //!      ⎡1  0 -1  0⎤        ⎡ 1    0    0 ⎤
@@ -12,21 +14,35 @@
 //!      ⎣0  1  0 -1⎦        ⎣ 0    0    1 ⎦
 //! ```
 //!
-//! The 16 products run through the direct convolution's tile kernel as 1×1 convolutions
-//! on the transformed inputs, a block of tiles at a time, so that the block's inputs and
+//! and for F(4×4, 3×3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural
+//! Networks", 2016):
+//!
+//! ```text
+//!      ⎡4  0 -5  0  1  0⎤        ⎡ 1/4    0     0 ⎤
+//!      ⎢0 -4 -4  1  1  0⎥        ⎢-1/6  -1/6  -1/6⎥         ⎡1  1  1  1  1  0⎤
+//! Bᵀ = ⎢0  4 -4 -1  1  0⎥    G = ⎢-1/6   1/6  -1/6⎥    Aᵀ = ⎢0  1 -1  2 -2  0⎥
+//!      ⎢0 -2 -1  2  1  0⎥        ⎢1/24  1/12   1/6⎥         ⎢0  1  1  4  4  0⎥
+//!      ⎢0  2 -1 -2  1  0⎥        ⎢1/24 -1/12   1/6⎥         ⎣0  1 -1  8 -8  1⎦
+//!      ⎣0  4  0 -5  0  1⎦        ⎣  0     0     1 ⎦
+//! ```
+//!
+//! The products run through the direct convolution's tile kernel as 1×1 convolutions on
+//! the transformed inputs, a block of tiles at a time, so that the block's inputs and
 //! products stay in the L2 cache between the three steps. The sums are in another order
-//! than the direct convolution's, so the values differ in the last bits: about one part in
-//! 10⁶ of the largest term (the transforms add at most four values, and `G` halves).
+//! than the direct convolution's, so the values differ in the last bits: a few parts in
+//! 10⁷ of the largest term for F(2×2, 3×3), a few in 10⁶ for F(4×4, 3×3), whose
+//! transforms scale by up to 8.
 //!
-//! Positions the output leaves over (an odd height or width) are computed and dropped;
-//! inputs outside the image (the padding, or past the last row) are zeros.
+//! Positions the output leaves over (a height or width that is not a multiple of the
+//! block) are computed and dropped; inputs outside the image (the padding, or past the
+//! last row) are zeros.
 //!
-//! An infinite or NaN input would reach all four outputs of its tile through the
-//! transforms (∞ − ∞ where the direct sum has no term in it), so a tile whose outputs come
-//! out non-finite is computed again directly, term by term: NaN and ±∞ land where the
-//! direct convolution puts them.
+//! An infinite or NaN input would reach every output of its tile through the transforms
+//! (∞ − ∞ where the direct sum has no term in it), so a tile whose outputs come out
+//! non-finite is computed again directly, term by term: NaN and ±∞ land where the direct
+//! convolution puts them.
 
-use super::{chosen, Kernel, Tile, MAX_LANES, MAX_PIXELS, PANEL_VALUES};
+use super::{chosen, Isa, Kernel, Tile, MAX_LANES, MAX_PIXELS, PANEL_VALUES};
 use crate::layer::activation::forward::{apply, relu_max};
 use crate::layer::window::Window;
 use crate::layer::Activation;
@@ -34,17 +50,20 @@ use crate::runtime::with_scratch;
 
 use super::Affine;
 
-/// Places of the 4×4 grid: one product per place.
-const PLACES: usize = 16;
 /// The fewest channels and filters the products pay for the transforms with: below them
 /// the direct kernel's tile is as fast.
 const MIN_DEPTH: usize = 16;
-/// The fewest tiles per call: the kernel is transformed on every call (16 values for each
-/// 9), which fewer tiles would not repay.
-const MIN_TILES: usize = 64;
+/// The fewest products per channel and filter in a call: the kernel is transformed on
+/// every call (N² values for each 9), which fewer would not repay (64 tiles of F(2×2,
+/// 3×3)).
+const MIN_PRODUCTS: usize = 64 * 16;
 /// Values of a block's transformed inputs and products together, at most: half of a
 /// 1 MiB L2 cache (Zen 4's; Zen 3's is 512 KiB, where it still mostly fits).
 const BLOCK_VALUES: usize = 128 * 1024;
+/// A float's exponent bits: all set for ±∞ and NaN only.
+const EXPONENT: u32 = 0x7f80_0000;
+/// The most tiles a block holds.
+const MAX_BLOCK: usize = 32 * MAX_PIXELS;
 
 thread_local! {
     /// The transformed kernel, on the calling thread.
@@ -55,53 +74,177 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The two sizes of the algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Variant {
+    /// F(2×2, 3×3): 2×2 outputs from 4×4 inputs.
+    F2,
+    /// F(4×4, 3×3): 4×4 outputs from 6×6 inputs.
+    F4,
+}
+
+impl Variant {
+    /// The side of a tile's block of outputs.
+    fn m(self) -> usize {
+        match self {
+            Variant::F2 => 2,
+            Variant::F4 => 4,
+        }
+    }
+
+    /// The side of a tile's block of inputs (and of its grid of products).
+    fn n(self) -> usize {
+        self.m() + 2
+    }
+
+    /// Products per channel and filter for an output grid of `oh × ow` on `batch` samples.
+    fn products(self, batch: usize, oh: usize, ow: usize) -> usize {
+        let m = self.m();
+        batch * oh.div_ceil(m) * ow.div_ceil(m) * self.n() * self.n()
+    }
+}
+
 #[cfg(test)]
 thread_local! {
-    /// Tests set it to `Some(false)` to run the direct kernel where Winograd would apply,
-    /// or `Some(true)` to apply it to calls of any number of tiles.
-    pub(crate) static FORCE: std::cell::Cell<Option<bool>> =
+    /// Tests set it to `Some(None)` to run the direct kernel where Winograd would apply,
+    /// or `Some(Some(variant))` to apply that variant to calls of any size.
+    pub(crate) static FORCE: std::cell::Cell<Option<Option<Variant>>> =
         const { std::cell::Cell::new(None) };
 }
 
-/// Whether the environment turns the algorithm off (`MODEL_CONV_WINOGRAD=off`), so that
-/// benchmarks can compare it with the direct kernel on one machine.
-fn enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var("MODEL_CONV_WINOGRAD").as_deref() != Ok("off"))
+/// What the environment asks for (`MODEL_CONV_WINOGRAD`): `off` for none, `f2` or `f4` for
+/// that size only, anything else (or nothing) for the cheaper of the two; benchmarks use
+/// it to compare them with the direct kernel on one machine.
+fn allowed() -> &'static [Variant] {
+    static ALLOWED: std::sync::OnceLock<&'static [Variant]> = std::sync::OnceLock::new();
+    ALLOWED.get_or_init(|| match std::env::var("MODEL_CONV_WINOGRAD").as_deref() {
+        Ok("off") => &[],
+        Ok("f2") => &[Variant::F2],
+        Ok("f4") => &[Variant::F4],
+        _ => &[Variant::F2, Variant::F4],
+    })
 }
 
-/// Whether a convolution with this window on `batch` samples runs through F(2×2, 3×3):
-/// 3×3 over two dimensions, stride 1, no dilation, one group, at least [`MIN_DEPTH`]
-/// channels and filters, at least [`MIN_TILES`] tiles, and a tile kernel chosen.
-pub(super) fn takes(
+/// The variant a convolution with this window on `batch` samples runs through, if any: 3×3
+/// over two dimensions, stride 1, no dilation, one group, at least [`MIN_DEPTH`] channels
+/// and filters, at least [`MIN_PRODUCTS`], and a tile kernel chosen; the variant with
+/// fewer products (the larger tile, unless the grid wastes too much of its last blocks).
+pub(super) fn variant(
     w: &Window,
     channels: usize,
     groups: usize,
     filters: usize,
     batch: usize,
-) -> bool {
+) -> Option<Variant> {
     #[cfg(test)]
-    let forced = FORCE.with(|f| f.get());
-    #[cfg(not(test))]
-    let forced: Option<bool> = None;
-    if forced == Some(false) || !enabled() || chosen().is_none() {
-        return false;
+    if let Some(forced) = FORCE.with(|f| f.get()) {
+        return forced.filter(|_| applies(w, channels, groups, filters));
     }
-    let tiles = batch * w.out[1].div_ceil(2) * w.out[2].div_ceil(2);
-    w.kernel == [1, 3, 3]
+    if !applies(w, channels, groups, filters) {
+        return None;
+    }
+    let [_, oh, ow] = w.out;
+    allowed()
+        .iter()
+        .copied()
+        .min_by_key(|v| v.products(batch, oh, ow))
+        .filter(|v| v.products(batch, oh, ow) >= MIN_PRODUCTS)
+}
+
+/// Whether the window and sizes are ones the algorithm takes.
+fn applies(w: &Window, channels: usize, groups: usize, filters: usize) -> bool {
+    chosen().is_some()
+        && w.kernel == [1, 3, 3]
         && w.out[0] == 1
         && w.stride == [1; 3]
         && w.dilation == [1; 3]
         && groups <= 1
         && channels >= MIN_DEPTH
         && filters >= MIN_DEPTH
-        && (tiles >= MIN_TILES || forced == Some(true))
+}
+
+/// `L` values side by side (`L` lanes of a vector register once compiled for a vector
+/// instruction set).
+type Lanes<const L: usize> = [f32; L];
+
+#[inline(always)]
+fn add<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
+    std::array::from_fn(|i| a[i] + b[i])
+}
+
+#[inline(always)]
+fn sub<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
+    std::array::from_fn(|i| a[i] - b[i])
+}
+
+#[inline(always)]
+fn times<const L: usize>(k: f32, a: Lanes<L>) -> Lanes<L> {
+    std::array::from_fn(|i| k * a[i])
+}
+
+/// `Bᵀ d` for one column `d` of an `N × N` input block.
+#[inline(always)]
+fn input_1d<const L: usize, const N: usize>(d: &[Lanes<L>; N]) -> [Lanes<L>; N] {
+    let mut r = [[0f32; L]; N];
+    if N == 4 {
+        r[0] = sub(d[0], d[2]);
+        r[1] = add(d[1], d[2]);
+        r[2] = sub(d[2], d[1]);
+        r[3] = sub(d[1], d[3]);
+    } else {
+        let (t1, t2) = (sub(d[4], times(4.0, d[2])), sub(d[3], times(4.0, d[1])));
+        let (t3, t4) = (sub(d[4], d[2]), times(2.0, sub(d[3], d[1])));
+        r[0] = add(sub(times(4.0, d[0]), times(5.0, d[2])), d[4]);
+        r[1] = add(t1, t2);
+        r[2] = sub(t1, t2);
+        r[3] = add(t3, t4);
+        r[4] = sub(t3, t4);
+        r[5] = add(sub(times(4.0, d[1]), times(5.0, d[3])), d[5]);
+    }
+    r
+}
+
+/// `Aᵀ m` for one column `m` of an `N × N` grid of products: `M = N − 2` values.
+#[inline(always)]
+fn output_1d<const L: usize, const N: usize, const M: usize>(m: &[Lanes<L>; N]) -> [Lanes<L>; M] {
+    let mut y = [[0f32; L]; M];
+    if N == 4 {
+        y[0] = add(add(m[0], m[1]), m[2]);
+        y[1] = sub(sub(m[1], m[2]), m[3]);
+    } else {
+        let (a, b) = (add(m[1], m[2]), sub(m[1], m[2]));
+        let (c, d) = (add(m[3], m[4]), sub(m[3], m[4]));
+        y[0] = add(add(m[0], a), c);
+        y[1] = add(b, times(2.0, d));
+        y[2] = add(a, times(4.0, c));
+        y[3] = add(add(b, times(8.0, d)), m[5]);
+    }
+    y
+}
+
+/// `G g` for one column `g` of a 3×3 kernel.
+fn kernel_1d<const N: usize>([a, b, d]: [f32; 3]) -> [f32; N] {
+    let mut u = [0f32; N];
+    if N == 4 {
+        u[0] = a;
+        u[1] = 0.5 * (a + b + d);
+        u[2] = 0.5 * (a - b + d);
+        u[3] = d;
+    } else {
+        u[0] = a / 4.0;
+        u[1] = -(a + b + d) / 6.0;
+        u[2] = -(a - b + d) / 6.0;
+        u[3] = a / 24.0 + b / 12.0 + d / 6.0;
+        u[4] = a / 24.0 - b / 12.0 + d / 6.0;
+        u[5] = d;
+    }
+    u
 }
 
 /// `kernel` (`[3, 3, channels, filters]`) as `G g Gᵀ`, into panels
 /// `[block][place][channel][lanes]` (a block of `lanes` filters; the last block's missing
 /// filters zero), each place's panel what the tile kernel reads for a 1×1 convolution.
-fn transform_kernel(
+fn transform_kernel<const N: usize>(
     kernel: &[f32],
     channels: usize,
     filters: usize,
@@ -112,34 +255,25 @@ fn transform_kernel(
         for c in 0..channels {
             for lane in 0..lanes {
                 let f = blk * lanes + lane;
-                let mut u = [0f32; PLACES];
+                let mut u = [[0f32; N]; N];
                 if f < filters {
                     let g =
                         |kh: usize, kw: usize| kernel[((kh * 3 + kw) * channels + c) * filters + f];
-                    // G g: four rows of three.
-                    let mut gg = [[0f32; 3]; 4];
-                    for (kw, col) in (0..3).map(|kw| (kw, [g(0, kw), g(1, kw), g(2, kw)])) {
-                        let [a, b, d] = col;
-                        gg[0][kw] = a;
-                        gg[1][kw] = 0.5 * (a + b + d);
-                        gg[2][kw] = 0.5 * (a - b + d);
-                        gg[3][kw] = d;
-                    }
-                    // (G g) Gᵀ: each row of four.
-                    for (r, [a, b, d]) in gg.into_iter().enumerate() {
-                        u[r * 4] = a;
-                        u[r * 4 + 1] = 0.5 * (a + b + d);
-                        u[r * 4 + 2] = 0.5 * (a - b + d);
-                        u[r * 4 + 3] = d;
+                    // G g: N rows of three, a column at a time; then (G g) Gᵀ, a row at a time.
+                    let columns =
+                        [0, 1, 2].map(|kw| kernel_1d::<N>([g(0, kw), g(1, kw), g(2, kw)]));
+                    let gg: [[f32; 3]; N] = std::array::from_fn(|r| columns.map(|col| col[r]));
+                    for (row, g) in u.iter_mut().zip(gg) {
+                        *row = kernel_1d::<N>(g);
                     }
                 }
-                for (xi, &v) in u.iter().enumerate() {
+                for (xi, &v) in u.iter().flatten().enumerate() {
                     panels[(xi * channels + c) * lanes + lane] = v;
                 }
             }
         }
     };
-    let len = PLACES * channels * lanes;
+    let len = N * N * channels * lanes;
     if out.len() < 1 << 16 {
         out.chunks_exact_mut(len)
             .enumerate()
@@ -152,25 +286,19 @@ fn transform_kernel(
     }
 }
 
-/// A float's exponent bits: all set for ±∞ and NaN only.
-const EXPONENT: u32 = 0x7f80_0000;
-/// The most tiles a block holds.
-const MAX_BLOCK: usize = 32 * MAX_PIXELS;
-
-/// What every thread reads.
-struct Job<'a> {
+/// What every thread reads, for tiles of `M × M` outputs from `N × N` inputs.
+struct Job<'a, const N: usize, const M: usize> {
     w: &'a Window,
+    isa: Isa,
     kernel: Kernel,
     channels: usize,
     filters: usize,
     /// The transformed kernel ([`transform_kernel`]), and the kernel itself.
     panels: &'a [f32],
     weights: &'a [f32],
-    /// The input, with zeros around it so that every tile's 4×4 block lies inside:
-    /// `rows × cols` positions a sample.
+    /// The input, and a row of zeros (one cell's worth).
     x: &'a [f32],
-    rows: usize,
-    cols: usize,
+    zeros: &'a [f32],
     epilogue: Epilogue<'a>,
     /// Tiles per row of tiles, rows of tiles per sample.
     tw: usize,
@@ -179,11 +307,22 @@ struct Job<'a> {
     block: usize,
 }
 
-impl Job<'_> {
+impl<const N: usize, const M: usize> Job<'_, N, M> {
+    /// Places of the grid: one product per place.
+    const PLACES: usize = N * N;
+
     /// The offset in `y` of the first output of unit `u` (a row of tiles of a sample).
     fn offset(&self, u: usize) -> usize {
         let [_, oh, ow] = self.w.out;
-        ((u / self.th) * oh + 2 * (u % self.th)) * ow * self.filters
+        ((u / self.th) * oh + M * (u % self.th)) * ow * self.filters
+    }
+
+    /// Values from one place's block of `per_tile` values a tile to the next: a cache
+    /// line more than the block, so that the places' streams, read or written side by
+    /// side, do not all fall in one set of the L1 cache (a block is often a multiple of
+    /// 4 KiB).
+    fn stride(&self, per_tile: usize) -> usize {
+        self.block * per_tile + 16
     }
 
     /// Units `units` into `ys` (which starts at [`Job::offset`] of the first), a block
@@ -192,16 +331,18 @@ impl Job<'_> {
         let (c, f) = (self.channels, self.filters);
         let (first, base) = (units.start * self.tw, self.offset(units.start));
         let tiles = units.len() * self.tw;
-        // Transformed inputs, products, and one tile's outputs.
-        let need = PLACES * (self.stride(c) + self.stride(f)) + 4 * f;
+        // Transformed inputs, products, one tile's outputs, and one tile's inputs.
+        let places = Self::PLACES;
+        let need = places * (self.stride(c) + self.stride(f)) + M * M * f + places * c;
         with_scratch(&BLOCK_SCRATCH, need, |scratch| {
-            let (v, rest) = scratch.split_at_mut(PLACES * self.stride(c));
-            let (m, out4) = rest.split_at_mut(PLACES * self.stride(f));
+            let (v, rest) = scratch.split_at_mut(places * self.stride(c));
+            let (m, rest) = rest.split_at_mut(places * self.stride(f));
+            let (alone, patch) = rest.split_at_mut(M * M * f);
             for t0 in (first..first + tiles).step_by(self.block) {
                 let n = self.block.min(first + tiles - t0);
-                self.inputs(t0, n, v);
+                self.inputs(t0, n, v, patch);
                 self.products(n, v, m);
-                self.outputs(t0, n, m, out4, base, ys);
+                self.outputs(t0, n, m, alone, base, ys);
             }
         });
         if self.epilogue.clamp.is_none() {
@@ -209,45 +350,65 @@ impl Job<'_> {
         }
     }
 
-    /// Values from one place's block of `per_tile` values a tile to the next: a cache
-    /// line more than the block, so that the 16 places' streams, read or written side by
-    /// side, do not all fall in one set of the L1 cache (a block is often a multiple of
-    /// 4 KiB).
-    fn stride(&self, per_tile: usize) -> usize {
-        self.block * per_tile + 16
-    }
-
     /// The sample, output row and output column of tile `t`'s first output.
     fn corner(&self, t: usize) -> (usize, usize, usize) {
         let u = t / self.tw;
-        (u / self.th, 2 * (u % self.th), 2 * (t % self.tw))
+        (u / self.th, M * (u % self.th), M * (t % self.tw))
     }
 
-    /// Where tile `t`'s 4×4 block of inputs starts in `x`.
-    fn origin(&self, t: usize) -> usize {
-        let (s, oy, ox) = self.corner(t);
-        ((s * self.rows + oy) * self.cols + ox) * self.channels
-    }
-
-    /// `Bᵀ d B` of tiles `t0..t0 + n` into `v` (`[place][tile][channel]`).
-    fn inputs(&self, t0: usize, n: usize, v: &mut [f32]) {
+    /// The input cell under position (`py`, `px`) of sample `s`'s padded grid: its
+    /// channels, or zeros in the padding and past the input's edge.
+    fn cell(&self, s: usize, py: usize, px: usize) -> &[f32] {
+        let [_, h, wd] = self.w.size;
         let c = self.channels;
-        let mut origins = [0usize; MAX_BLOCK];
-        for (k, o) in origins[..n].iter_mut().enumerate() {
-            *o = self.origin(t0 + k);
+        let r = py.checked_sub(self.w.pad[1]).filter(|&r| r < h);
+        let q = px.checked_sub(self.w.pad[2]).filter(|&q| q < wd);
+        match (r, q) {
+            (Some(r), Some(q)) => &self.x[((s * h + r) * wd + q) * c..][..c],
+            _ => &self.zeros[..c],
         }
-        let cells: [usize; PLACES] = std::array::from_fn(|i| (i / 4 * self.cols + i % 4) * c);
-        transform_inputs(self.x, &origins[..n], &cells, v, self.stride(c), c);
     }
 
-    /// The 16 products `m[ξ] = v[ξ] · u[ξ]`, `[place][tile][filter]`, through the tiles.
+    /// `Bᵀ d B` of tiles `t0..t0 + n` into `v` (`[place][tile][channel]`): a tile whose
+    /// block lies inside the input read where it lies, any other from a copy of its
+    /// block in `patch`, zeros around the input.
+    fn inputs(&self, t0: usize, n: usize, v: &mut [f32], patch: &mut [f32]) {
+        let [_, h, wd] = self.w.size;
+        let c = self.channels;
+        let (isa, stride) = (self.isa, self.stride(c));
+        let cells: [[usize; N]; N] =
+            std::array::from_fn(|a| std::array::from_fn(|b| (a * wd + b) * c));
+        let apart: [[usize; N]; N] =
+            std::array::from_fn(|a| std::array::from_fn(|b| (a * N + b) * c));
+        let mut inside = [(0usize, 0usize); MAX_BLOCK];
+        let mut count = 0;
+        for k in 0..n {
+            let (s, oy, ox) = self.corner(t0 + k);
+            let (r, q) = (oy.checked_sub(self.w.pad[1]), ox.checked_sub(self.w.pad[2]));
+            match (r, q) {
+                (Some(r), Some(q)) if r + N <= h && q + N <= wd => {
+                    inside[count] = (((s * h + r) * wd + q) * c, k * c);
+                    count += 1;
+                }
+                _ => {
+                    for (i, dst) in patch[..N * N * c].chunks_exact_mut(c).enumerate() {
+                        dst.copy_from_slice(self.cell(s, oy + i / N, ox + i % N));
+                    }
+                    transform_inputs::<N>(isa, patch, &[(0, k * c)], &apart, v, stride, c);
+                }
+            }
+        }
+        transform_inputs::<N>(isa, self.x, &inside[..count], &cells, v, stride, c);
+    }
+
+    /// The products `m[ξ] = v[ξ] · u[ξ]`, `[place][tile][filter]`, through the tiles.
     fn products(&self, n: usize, v: &[f32], m: &mut [f32]) {
         let (c, f) = (self.channels, self.filters);
         let (pixels, lanes) = (self.kernel.pixels, self.kernel.lanes);
         let pieces = c.div_ceil((PANEL_VALUES / lanes).max(1));
         let piece = c.div_ceil(pieces);
         let init = [0f32; MAX_LANES];
-        for xi in 0..PLACES {
+        for xi in 0..Self::PLACES {
             let x = &v[xi * self.stride(c)..][..self.block * c];
             let out = &mut m[xi * self.stride(f)..][..self.block * f];
             for blk in 0..f.div_ceil(lanes) {
@@ -255,7 +416,7 @@ impl Job<'_> {
                 let valid = lanes.min(f - f0);
                 for from in (0..c).step_by(piece) {
                     let run = piece.min(c - from);
-                    let at = ((blk * PLACES + xi) * c + from) * lanes;
+                    let at = ((blk * Self::PLACES + xi) * c + from) * lanes;
                     let panel = &self.panels[at..][..run * lanes];
                     for k0 in (0..n).step_by(pixels) {
                         let count = pixels.min(n - k0);
@@ -278,7 +439,7 @@ impl Job<'_> {
                             count,
                             valid,
                         };
-                        // SAFETY: the kernel was chosen for this CPU (`takes`), and every
+                        // SAFETY: the kernel was chosen for this CPU (`variant`), and every
                         // read lies in `x`: the last tile's base is `(n - 1) · c`, plus
                         // `from + run ≤ c` values, within the block's `n · c`.
                         #[cfg(target_arch = "x86_64")]
@@ -294,44 +455,59 @@ impl Job<'_> {
     }
 
     /// `Aᵀ m A` of tiles `t0..t0 + n`, then the epilogue, into `ys` (which starts at
-    /// output value `base`). Tiles wholly inside the grid are stored where they go; the
-    /// others, and every tile of a block with a non-finite output, go through `out4` one
-    /// by one, the outputs past the grid's edge dropped.
+    /// output value `base`); `m` is used up. Tiles wholly inside the grid are stored where
+    /// they go, the others through `alone`, one by one, the outputs past the grid's edge
+    /// dropped; a tile with a non-finite output is computed again directly.
+    #[allow(clippy::too_many_arguments)]
     fn outputs(
         &self,
         t0: usize,
         n: usize,
-        m: &[f32],
-        out4: &mut [f32],
+        m: &mut [f32],
+        alone: &mut [f32],
         base: usize,
         ys: &mut [f32],
     ) {
         let [_, oh, ow] = self.w.out;
         let f = self.filters;
         let stride = self.stride(f);
+        let isa = self.isa;
+        let e = &self.epilogue;
         let mut inside = [(0usize, 0usize); MAX_BLOCK];
         let mut count = 0;
         for k in 0..n {
             let (s, oy, ox) = self.corner(t0 + k);
-            if oy + 1 < oh && ox + 1 < ow {
+            if oy + M <= oh && ox + M <= ow {
                 inside[count] = (k * f, ((s * oh + oy) * ow + ox) * f - base);
                 count += 1;
             }
         }
-        let e = &self.epilogue;
-        let places = [0, f, ow * f, (ow + 1) * f];
-        let finite = transform_outputs(m, stride, f, e, &inside[..count], &places, ys);
-        let separate = [0, f, 2 * f, 3 * f];
+        let mut finite = [true; MAX_BLOCK];
+        let places: [[usize; M]; M] =
+            std::array::from_fn(|i| std::array::from_fn(|j| (i * ow + j) * f));
+        let tiles = &inside[..count];
+        transform_outputs::<N, M>(isa, m, stride, f, e, tiles, &places, ys, &mut finite);
+        let apart: [[usize; M]; M] =
+            std::array::from_fn(|i| std::array::from_fn(|j| (i * M + j) * f));
+        let mut next = 0;
         for k in 0..n {
             let (s, oy, ox) = self.corner(t0 + k);
-            if finite && oy + 1 < oh && ox + 1 < ow {
-                continue;
+            if oy + M <= oh && ox + M <= ow {
+                next += 1;
+                if finite[next - 1] {
+                    continue;
+                }
+                self.direct(t0 + k, alone);
+            } else {
+                let mut ok = [true];
+                let one = [(k * f, 0)];
+                transform_outputs::<N, M>(isa, m, stride, f, e, &one, &apart, alone, &mut ok);
+                if !ok[0] {
+                    self.direct(t0 + k, alone);
+                }
             }
-            if !transform_outputs(m, stride, f, e, &[(k * f, 0)], &separate, out4) {
-                self.direct(t0 + k, out4);
-            }
-            for (i, o) in out4.chunks_exact(f).enumerate() {
-                let (y, x) = (oy + i / 2, ox + i % 2);
+            for (i, o) in alone.chunks_exact(f).enumerate() {
+                let (y, x) = (oy + i / M, ox + i % M);
                 if y < oh && x < ow {
                     let at = ((s * oh + y) * ow + x) * f - base;
                     ys[at..at + f].copy_from_slice(o);
@@ -340,16 +516,15 @@ impl Job<'_> {
         }
     }
 
-    /// Tile `t`'s four outputs straight from the definition, then the epilogue, into
-    /// `out4` (as [`transform_outputs`] stores them apart).
-    fn direct(&self, t: usize, out4: &mut [f32]) {
+    /// Tile `t`'s outputs straight from the definition, then the epilogue, into `alone`
+    /// (as [`transform_outputs`] stores them apart).
+    fn direct(&self, t: usize, alone: &mut [f32]) {
         let (c, f) = (self.channels, self.filters);
-        let origin = self.origin(t);
-        for (i, o) in out4.chunks_exact_mut(f).enumerate() {
+        let (s, oy, ox) = self.corner(t);
+        for (i, o) in alone.chunks_exact_mut(f).enumerate() {
             o.fill(0.0);
             for tap in 0..9 {
-                let (kh, kw) = (tap / 3 + i / 2, tap % 3 + i % 2);
-                let cell = &self.x[origin + (kh * self.cols + kw) * c..][..c];
+                let cell = self.cell(s, oy + i / M + tap / 3, ox + i % M + tap % 3);
                 let taps = &self.weights[tap * c * f..][..c * f];
                 for (&v, row) in cell.iter().zip(taps.chunks_exact(f)) {
                     o.iter_mut().zip(row).for_each(|(o, &k)| *o += v * k);
@@ -394,101 +569,89 @@ impl Epilogue<'_> {
     }
 }
 
-/// `L` values side by side (`L` lanes of a vector register once compiled for a vector
-/// instruction set).
-type Lanes<const L: usize> = [f32; L];
-
-#[inline(always)]
-fn add<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
-    std::array::from_fn(|i| a[i] + b[i])
-}
-
-#[inline(always)]
-fn sub<const L: usize>(a: Lanes<L>, b: Lanes<L>) -> Lanes<L> {
-    std::array::from_fn(|i| a[i] - b[i])
-}
-
-/// `$name` runs `$body::<L>` on the widest vectors the CPU has (`L` = 16 with AVX-512, 8
-/// with AVX2, 4 otherwise): the transforms are compiled once per instruction set, their
-/// values the same on each (the same additions, in the same order).
-macro_rules! on_widest_vectors {
-    ($name:ident, $avx512:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
-        fn $name($($arg: $ty),*) -> $ret {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if super::avx512::available() {
-                    // SAFETY: the CPU has AVX-512F.
-                    return unsafe { $avx512($($arg),*) };
-                }
-                if super::avx2::available() {
-                    // SAFETY: the CPU has AVX2.
-                    return unsafe { $avx2($($arg),*) };
-                }
-            }
-            $body::<4>($($arg),*)
-        }
-
-        /// The body compiled for AVX-512.
-        ///
-        /// # Safety
-        /// The CPU must support AVX-512F.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn $avx512($($arg: $ty),*) -> $ret {
-            $body::<16>($($arg),*)
-        }
-
-        /// The body compiled for AVX2.
-        ///
-        /// # Safety
-        /// The CPU must support AVX2.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        unsafe fn $avx2($($arg: $ty),*) -> $ret {
-            $body::<8>($($arg),*)
-        }
-    };
-}
-
-on_widest_vectors!(
-    transform_inputs,
-    transform_inputs_avx512,
-    transform_inputs_avx2,
-    transform_inputs_body,
-    (x: &[f32], origins: &[usize], cells: &[usize; PLACES], v: &mut [f32], stride: usize, c: usize) -> ()
-);
-
-/// `Bᵀ d B` of each tile `k` (its 4×4 block's cell `a · 4 + b` at `x[origins[k] +
-/// cells[a · 4 + b]..]`, `c` channels) into `v[ξ · stride + k · c..]` for each place ξ,
-/// `L` channels at a time.
-#[inline(always)]
-fn transform_inputs_body<const L: usize>(
+/// [`transform_inputs_body`] compiled for `isa`, with `L` = 16 lanes for AVX-512 and 8 for
+/// AVX2: the same additions in the same order, so the same values, on each.
+fn transform_inputs<const N: usize>(
+    isa: Isa,
     x: &[f32],
-    origins: &[usize],
-    cells: &[usize; PLACES],
+    origins: &[(usize, usize)],
+    cells: &[[usize; N]; N],
     v: &mut [f32],
     stride: usize,
     c: usize,
 ) {
-    let reach = cells.iter().max().copied().unwrap_or(0) + c;
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// # Safety
+        /// The CPU must support AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<const N: usize>(
+            x: &[f32],
+            o: &[(usize, usize)],
+            cells: &[[usize; N]; N],
+            v: &mut [f32],
+            stride: usize,
+            c: usize,
+        ) {
+            transform_inputs_body::<16, N>(x, o, cells, v, stride, c)
+        }
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<const N: usize>(
+            x: &[f32],
+            o: &[(usize, usize)],
+            cells: &[[usize; N]; N],
+            v: &mut [f32],
+            stride: usize,
+            c: usize,
+        ) {
+            transform_inputs_body::<8, N>(x, o, cells, v, stride, c)
+        }
+        // SAFETY: `isa` was chosen because the CPU has it.
+        unsafe {
+            match isa {
+                Isa::Avx512 => avx512::<N>(x, origins, cells, v, stride, c),
+                Isa::Avx2 => avx2::<N>(x, origins, cells, v, stride, c),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = isa;
+        transform_inputs_body::<4, N>(x, origins, cells, v, stride, c)
+    }
+}
+
+/// `Bᵀ d B` of each tile (`origins[i] = (from, to)`: its block's cell (a, b) at `x[from +
+/// cells[a][b]..]`, `c` channels) into `v[to + ξ · stride..]` for each place ξ = a · N + b,
+/// `L` channels at a time.
+#[inline(always)]
+fn transform_inputs_body<const L: usize, const N: usize>(
+    x: &[f32],
+    origins: &[(usize, usize)],
+    cells: &[[usize; N]; N],
+    v: &mut [f32],
+    stride: usize,
+    c: usize,
+) {
+    let reach = cells.iter().flatten().max().copied().unwrap_or(0) + c;
     assert!(
-        origins.iter().all(|&o| o + reach <= x.len()),
-        "Winograd: input too short"
-    );
-    assert!(
-        origins.is_empty() || (PLACES - 1) * stride + origins.len() * c <= v.len(),
-        "Winograd: transformed inputs too short"
+        origins
+            .iter()
+            .all(|&(from, to)| from + reach <= x.len() && to + (N * N - 1) * stride + c <= v.len()),
+        "Winograd: input or transformed inputs too short"
     );
     let whole = c - c % L;
-    for (k, &o) in origins.iter().enumerate() {
+    for &(from, to) in origins {
         // SAFETY: every read lies within `x` and every write within `v` (asserted above).
         unsafe {
-            let (x, v) = (x.as_ptr().add(o), v.as_mut_ptr().add(k * c));
+            let (x, v) = (x.as_ptr().add(from), v.as_mut_ptr().add(to));
             for ch in (0..whole).step_by(L) {
-                inputs_at::<L>(x.add(ch), cells, v.add(ch), stride);
+                inputs_at::<L, N>(x.add(ch), cells, v.add(ch), stride);
             }
             for ch in whole..c {
-                inputs_at::<1>(x.add(ch), cells, v.add(ch), stride);
+                inputs_at::<1, N>(x.add(ch), cells, v.add(ch), stride);
             }
         }
     }
@@ -497,61 +660,117 @@ fn transform_inputs_body<const L: usize>(
 /// [`transform_inputs_body`] for `L` channels.
 ///
 /// # Safety
-/// `x + cells[i]` holds `L` values for each cell, and `v + ξ · stride` room for `L`.
+/// `x + cells[a][b]` holds `L` values for each cell, and `v + ξ · stride` room for `L`.
 #[inline(always)]
-unsafe fn inputs_at<const L: usize>(
+unsafe fn inputs_at<const L: usize, const N: usize>(
     x: *const f32,
-    cells: &[usize; PLACES],
+    cells: &[[usize; N]; N],
     v: *mut f32,
     stride: usize,
 ) {
-    let d: [Lanes<L>; PLACES] =
-        std::array::from_fn(|i| std::ptr::read_unaligned(x.add(cells[i]).cast::<Lanes<L>>()));
-    // Bᵀ d: along each column b.
-    let mut t = [[0f32; L]; PLACES];
-    for b in 0..4 {
-        let (d0, d1, d2, d3) = (d[b], d[4 + b], d[8 + b], d[12 + b]);
-        t[b] = sub(d0, d2);
-        t[4 + b] = add(d1, d2);
-        t[8 + b] = sub(d2, d1);
-        t[12 + b] = sub(d1, d3);
+    // d B: a row a at a time, into `v`; then Bᵀ (d B): a column b at a time, in place. A
+    // row or column of N vectors at a time stays in registers.
+    for (a, cells) in cells.iter().enumerate() {
+        let row: [Lanes<L>; N] =
+            std::array::from_fn(|b| std::ptr::read_unaligned(x.add(cells[b]).cast()));
+        for (b, value) in input_1d(&row).into_iter().enumerate() {
+            std::ptr::write_unaligned(v.add((a * N + b) * stride).cast::<Lanes<L>>(), value);
+        }
     }
-    // (Bᵀ d) B: along each row a.
-    for a in 0..4 {
-        let (t0, t1, t2, t3) = (t[4 * a], t[4 * a + 1], t[4 * a + 2], t[4 * a + 3]);
-        let row = [sub(t0, t2), add(t1, t2), sub(t2, t1), sub(t1, t3)];
-        for (b, value) in row.into_iter().enumerate() {
-            std::ptr::write_unaligned(v.add((4 * a + b) * stride).cast::<Lanes<L>>(), value);
+    for b in 0..N {
+        let column: [Lanes<L>; N] = std::array::from_fn(|a| {
+            std::ptr::read_unaligned(v.add((a * N + b) * stride).cast::<Lanes<L>>())
+        });
+        for (a, value) in input_1d(&column).into_iter().enumerate() {
+            std::ptr::write_unaligned(v.add((a * N + b) * stride).cast::<Lanes<L>>(), value);
         }
     }
 }
 
-on_widest_vectors!(
-    transform_outputs,
-    transform_outputs_avx512,
-    transform_outputs_avx2,
-    transform_outputs_body,
-    (m: &[f32], stride: usize, f: usize, e: &Epilogue, tiles: &[(usize, usize)], places: &[usize; 4], y: &mut [f32]) -> bool
-);
-
-/// `Aᵀ m A` of each tile (`(from, to)`: place ξ's products at `m[ξ · stride + from..]`,
-/// `f` filters), then the epilogue, into its four outputs (0, 0), (0, 1), (1, 0), (1, 1)
-/// at `y[to + places[i]..]`; `L` filters at a time. Returns whether every output was
-/// finite before the epilogue.
-#[inline(always)]
-fn transform_outputs_body<const L: usize>(
-    m: &[f32],
+/// [`transform_outputs_body`] compiled for `isa`, as [`transform_inputs`] is.
+#[allow(clippy::too_many_arguments)]
+fn transform_outputs<const N: usize, const M: usize>(
+    isa: Isa,
+    m: &mut [f32],
     stride: usize,
     f: usize,
     e: &Epilogue,
     tiles: &[(usize, usize)],
-    places: &[usize; 4],
+    places: &[[usize; M]; M],
     y: &mut [f32],
-) -> bool {
-    let reach = places.iter().max().copied().unwrap_or(0) + f;
+    finite: &mut [bool],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// # Safety
+        /// The CPU must support AVX-512F.
+        #[target_feature(enable = "avx512f")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx512<const N: usize, const M: usize>(
+            m: &mut [f32],
+            stride: usize,
+            f: usize,
+            e: &Epilogue,
+            tiles: &[(usize, usize)],
+            places: &[[usize; M]; M],
+            y: &mut [f32],
+            finite: &mut [bool],
+        ) {
+            transform_outputs_body::<16, N, M>(m, stride, f, e, tiles, places, y, finite)
+        }
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2<const N: usize, const M: usize>(
+            m: &mut [f32],
+            stride: usize,
+            f: usize,
+            e: &Epilogue,
+            tiles: &[(usize, usize)],
+            places: &[[usize; M]; M],
+            y: &mut [f32],
+            finite: &mut [bool],
+        ) {
+            transform_outputs_body::<8, N, M>(m, stride, f, e, tiles, places, y, finite)
+        }
+        // SAFETY: `isa` was chosen because the CPU has it.
+        unsafe {
+            match isa {
+                Isa::Avx512 => avx512::<N, M>(m, stride, f, e, tiles, places, y, finite),
+                Isa::Avx2 => avx2::<N, M>(m, stride, f, e, tiles, places, y, finite),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = isa;
+        transform_outputs_body::<4, N, M>(m, stride, f, e, tiles, places, y, finite)
+    }
+}
+
+/// `Aᵀ m A` of each tile `i` (`tiles[i] = (from, to)`: place ξ's products at
+/// `m[from + ξ · stride..]`, `f` filters, used up), then the epilogue, into its outputs,
+/// (p, q) at `y[to + places[p][q]..]`, `L` filters at a time; `finite[i]` is set to whether
+/// all of them were finite before the epilogue.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn transform_outputs_body<const L: usize, const N: usize, const M: usize>(
+    m: &mut [f32],
+    stride: usize,
+    f: usize,
+    e: &Epilogue,
+    tiles: &[(usize, usize)],
+    places: &[[usize; M]; M],
+    y: &mut [f32],
+    finite: &mut [bool],
+) {
+    let reach = places.iter().flatten().max().copied().unwrap_or(0) + f;
     assert!(
-        tiles.iter().all(|&(from, to)| from + (PLACES - 1) * stride + f <= m.len()
-            && to + reach <= y.len()),
+        tiles
+            .iter()
+            .all(|&(from, to)| from + (N * N - 1) * stride + f <= m.len() && to + reach <= y.len())
+            && finite.len() >= tiles.len(),
         "Winograd: products or outputs too short"
     );
     assert!(
@@ -559,72 +778,72 @@ fn transform_outputs_body<const L: usize>(
             && e.affine
                 .is_none_or(|a| a.scale.len() >= f && a.shift.len() >= f)
     );
-    let mut exponent = [0u32; L];
-    let mut last = 0u32;
     let whole = f - f % L;
-    for &(from, to) in tiles {
-        // SAFETY: every read lies within `m` and every write within `y` (asserted above).
+    for (&(from, to), finite) in tiles.iter().zip(finite) {
+        let mut exponent = [0u32; L];
+        let mut last = 0u32;
+        // SAFETY: every read and write lies within `m` and `y` (asserted above).
         unsafe {
-            let (m, y) = (m.as_ptr().add(from), y.as_mut_ptr().add(to));
+            let (m, y) = (m.as_mut_ptr().add(from), y.as_mut_ptr().add(to));
             for j in (0..whole).step_by(L) {
-                let out = outputs_at::<L>(m.add(j), stride, e, j, places, y.add(j));
+                let out = outputs_at::<L, N, M>(m.add(j), stride, e, j, places, y.add(j));
                 for l in 0..L {
                     exponent[l] = exponent[l].max(out[l]);
                 }
             }
             for j in whole..f {
-                let [out] = outputs_at::<1>(m.add(j), stride, e, j, places, y.add(j));
+                let [out] = outputs_at::<1, N, M>(m.add(j), stride, e, j, places, y.add(j));
                 last = last.max(out);
             }
         }
+        *finite = exponent.into_iter().fold(last, u32::max) != EXPONENT;
     }
-    exponent.into_iter().fold(last, u32::max) != EXPONENT
 }
 
 /// [`transform_outputs_body`] for `L` filters from `j`; returns, lane by lane, the
-/// largest exponent bits ([`EXPONENT`]) of the four outputs before the epilogue.
+/// largest exponent bits ([`EXPONENT`]) of the outputs before the epilogue.
 ///
 /// # Safety
-/// `m + ξ · stride` holds `L` values for each place, and `y + places[i]` room for `L`.
+/// `m + ξ · stride` holds `L` values for each place (which this overwrites), and `y +
+/// places[p][q]` room for `L`.
 #[inline(always)]
-unsafe fn outputs_at<const L: usize>(
-    m: *const f32,
+unsafe fn outputs_at<const L: usize, const N: usize, const M: usize>(
+    m: *mut f32,
     stride: usize,
     e: &Epilogue,
     j: usize,
-    places: &[usize; 4],
+    places: &[[usize; M]; M],
     y: *mut f32,
 ) -> [u32; L] {
-    let p: [Lanes<L>; PLACES] =
-        std::array::from_fn(|i| std::ptr::read_unaligned(m.add(i * stride).cast::<Lanes<L>>()));
-    // Aᵀ m: two rows of four.
-    let mut s = [[[0f32; L]; 4]; 2];
-    for b in 0..4 {
-        let (m0, m1, m2, m3) = (p[b], p[4 + b], p[8 + b], p[12 + b]);
-        s[0][b] = add(add(m0, m1), m2);
-        s[1][b] = sub(sub(m1, m2), m3);
-    }
-    // (Aᵀ m) A: two columns of each row.
-    let outs = [
-        add(add(s[0][0], s[0][1]), s[0][2]),
-        sub(sub(s[0][1], s[0][2]), s[0][3]),
-        add(add(s[1][0], s[1][1]), s[1][2]),
-        sub(sub(s[1][1], s[1][2]), s[1][3]),
-    ];
-    let mut bits = [0u32; L];
-    for (out, &at) in outs.into_iter().zip(places) {
-        for l in 0..L {
-            bits[l] = bits[l].max(out[l].to_bits() & EXPONENT);
+    // m A: a row a at a time, in place of its first M products; then Aᵀ (m A): a column q
+    // at a time, into the outputs. A row or column of N vectors at a time stays in
+    // registers.
+    let at = |a: usize, b: usize| m.add((a * N + b) * stride).cast::<Lanes<L>>();
+    for a in 0..N {
+        let row: [Lanes<L>; N] = std::array::from_fn(|b| std::ptr::read_unaligned(at(a, b)));
+        for (q, value) in output_1d::<L, N, M>(&row).into_iter().enumerate() {
+            std::ptr::write_unaligned(at(a, q), value);
         }
-        std::ptr::write_unaligned(y.add(at).cast::<Lanes<L>>(), e.apply(j, out));
+    }
+    let mut bits = [0u32; L];
+    for q in 0..M {
+        let column: [Lanes<L>; N] = std::array::from_fn(|a| std::ptr::read_unaligned(at(a, q)));
+        for (out, places) in output_1d::<L, N, M>(&column).into_iter().zip(places) {
+            for l in 0..L {
+                bits[l] = bits[l].max(out[l].to_bits() & EXPONENT);
+            }
+            std::ptr::write_unaligned(y.add(places[q]).cast::<Lanes<L>>(), e.apply(j, out));
+        }
     }
     bits
 }
 
-/// The convolution of `batch` samples of `x` through F(2×2, 3×3) ([`takes`] holds), with
-/// bias, a folded normalization and the activation, into `y`, split between `threads`.
+/// The convolution of `batch` samples of `x` through `variant` (what [`variant`] returned),
+/// with bias, a folded normalization and the activation, into `y`, split between
+/// `threads`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn convolve(
+    variant: Variant,
     w: &Window,
     batch: usize,
     channels: usize,
@@ -637,8 +856,36 @@ pub(super) fn convolve(
     y: &mut [f32],
     threads: usize,
 ) {
+    let args = (
+        w, batch, channels, filters, kernel, bias, affine, activation, x, y, threads,
+    );
+    match variant {
+        Variant::F2 => convolve_with::<4, 2>(args),
+        Variant::F4 => convolve_with::<6, 4>(args),
+    }
+}
+
+/// [`convolve`]'s arguments.
+type Args<'a, 'y> = (
+    &'a Window,
+    usize,
+    usize,
+    usize,
+    &'a [f32],
+    Option<&'a [f32]>,
+    Option<Affine<'a>>,
+    Activation,
+    &'a [f32],
+    &'y mut [f32],
+    usize,
+);
+
+/// [`convolve`] with tiles of `M × M` outputs from `N × N` inputs.
+fn convolve_with<const N: usize, const M: usize>(
+    (w, batch, channels, filters, kernel, bias, affine, activation, x, y, threads): Args,
+) {
     let Some(isa) = chosen() else {
-        unreachable!("`takes` requires a tile kernel");
+        unreachable!("`variant` requires a tile kernel");
     };
     let tile = Kernel::new(isa, filters);
     let [_, h, wd] = w.size;
@@ -651,44 +898,28 @@ pub(super) fn convolve(
         "Winograd convolution: a buffer too short"
     );
     let lanes = tile.lanes;
-    let (tw, th) = (ow.div_ceil(2), oh.div_ceil(2));
-    // Room for the padding before, the input, and the last tile's block past it.
-    let (rows, cols) = (
-        (w.pad[1] + h).max(2 * th + 2),
-        (w.pad[2] + wd).max(2 * tw + 2),
-    );
-    let padded = (rows, cols) != (h, wd);
-    let per_tile = PLACES * (channels + filters);
+    let (tw, th) = (ow.div_ceil(M), oh.div_ceil(M));
+    let places = N * N;
+    let per_tile = places * (channels + filters);
     let block =
         (BLOCK_VALUES / per_tile).clamp(2 * tile.pixels, MAX_BLOCK) / tile.pixels * tile.pixels;
-    let panels_len = filters.div_ceil(lanes) * PLACES * channels * lanes;
-    let padded_len = if padded {
-        batch * rows * cols * channels
-    } else {
-        0
-    };
-    let zeros = vec![0f32; if bias.is_some() { 0 } else { filters }];
-    with_scratch(&KERNEL_SCRATCH, panels_len + padded_len, |scratch| {
-        let (panels, input) = scratch.split_at_mut(panels_len);
-        transform_kernel(kernel, channels, filters, lanes, panels);
-        let x = if padded {
-            super::pad([1, rows, cols], channels, w, x, input);
-            &*input
-        } else {
-            x
-        };
-        let job = Job {
+    let panels_len = filters.div_ceil(lanes) * places * channels * lanes;
+    // Zeros for the bias, where there is none, and for an input cell outside the input.
+    let zeros = vec![0f32; filters.max(channels)];
+    with_scratch(&KERNEL_SCRATCH, panels_len, |panels| {
+        transform_kernel::<N>(kernel, channels, filters, lanes, panels);
+        let job = Job::<N, M> {
             w,
+            isa,
             kernel: tile,
             channels,
             filters,
             panels,
             weights: kernel,
             x,
-            rows,
-            cols,
+            zeros: &zeros,
             epilogue: Epilogue {
-                bias: bias.unwrap_or(&zeros),
+                bias: bias.unwrap_or(&zeros[..filters]),
                 affine,
                 clamp: match activation {
                     Activation::Relu => Some(f32::INFINITY),
@@ -779,6 +1010,8 @@ mod tests {
         // shares between threads.
         let cases = [
             (1, 8, 8, 1, 16, 16, 1),
+            (2, 10, 14, 1, 48, 32, 2),
+            (1, 9, 9, 0, 16, 17, 1),
             (2, 11, 9, 0, 32, 64, 2),
             (1, 7, 13, 2, 24, 40, 1),
             (3, 16, 15, 1, 200, 70, 2),
@@ -789,7 +1022,10 @@ mod tests {
             .filter(|i| i.available())
         {
             KERNEL.with(|k| k.set(Some(Some(isa))));
-            for (batch, h, wd, pad, c, f, threads) in cases {
+            let each = cases
+                .iter()
+                .flat_map(|&c| [(Variant::F2, c), (Variant::F4, c)]);
+            for (variant, (batch, h, wd, pad, c, f, threads)) in each {
                 let out = |n: usize| n + 2 * pad - 2;
                 let w = Window {
                     size: [1, h, wd],
@@ -825,7 +1061,8 @@ mod tests {
                         let bias = Some(bias.as_slice());
                         let linear = Activation::Linear;
                         convolve(
-                            &w, batch, c, f, &kernel, bias, None, linear, &x, &mut y, threads,
+                            variant, &w, batch, c, f, &kernel, bias, None, linear, &x, &mut y,
+                            threads,
                         )
                     });
                     for (i, (a, b)) in y.iter().zip(&want).enumerate() {
@@ -836,8 +1073,8 @@ mod tests {
                         };
                         assert!(
                             same,
-                            "{isa:?} {h}x{wd}x{c} → {f}, pad {pad}, specials {special}: \
-                             value {i}: {a} vs {b}"
+                            "{isa:?} {variant:?} {h}x{wd}x{c} → {f}, pad {pad}, specials \
+                             {special}: value {i}: {a} vs {b}"
                         );
                     }
                 }

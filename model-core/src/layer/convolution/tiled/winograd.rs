@@ -223,19 +223,25 @@ fn output_1d<const L: usize, const N: usize, const M: usize>(m: &[Lanes<L>; N]) 
 }
 
 /// `G g` for one column `g` of a 3×3 kernel.
-fn kernel_1d<const N: usize>([a, b, d]: [f32; 3]) -> [f32; N] {
-    let mut u = [0f32; N];
+#[inline(always)]
+fn kernel_1d<const L: usize, const N: usize>([a, b, d]: [Lanes<L>; 3]) -> [Lanes<L>; N] {
+    let mut u = [[0f32; L]; N];
     if N == 4 {
         u[0] = a;
-        u[1] = 0.5 * (a + b + d);
-        u[2] = 0.5 * (a - b + d);
+        u[1] = times(0.5, add(add(a, b), d));
+        u[2] = times(0.5, add(sub(a, b), d));
         u[3] = d;
     } else {
-        u[0] = a / 4.0;
-        u[1] = -(a + b + d) / 6.0;
-        u[2] = -(a - b + d) / 6.0;
-        u[3] = a / 24.0 + b / 12.0 + d / 6.0;
-        u[4] = a / 24.0 - b / 12.0 + d / 6.0;
+        let (a24, b12, d6) = (
+            times(1.0 / 24.0, a),
+            times(1.0 / 12.0, b),
+            times(1.0 / 6.0, d),
+        );
+        u[0] = times(0.25, a);
+        u[1] = times(-1.0 / 6.0, add(add(a, b), d));
+        u[2] = times(-1.0 / 6.0, add(sub(a, b), d));
+        u[3] = add(add(a24, b12), d6);
+        u[4] = add(sub(a24, b12), d6);
         u[5] = d;
     }
     u
@@ -243,7 +249,8 @@ fn kernel_1d<const N: usize>([a, b, d]: [f32; 3]) -> [f32; N] {
 
 /// `kernel` (`[3, 3, channels, filters]`) as `G g Gᵀ`, into panels
 /// `[block][place][channel][lanes]` (a block of `lanes` filters; the last block's missing
-/// filters zero), each place's panel what the tile kernel reads for a 1×1 convolution.
+/// filters zero), each place's panel what the tile kernel reads for a 1×1 convolution;
+/// 8 filters at a time (`lanes` is a multiple of 8).
 fn transform_kernel<const N: usize>(
     kernel: &[f32],
     channels: usize,
@@ -251,24 +258,26 @@ fn transform_kernel<const N: usize>(
     lanes: usize,
     out: &mut [f32],
 ) {
+    const L: usize = 8;
+    debug_assert!(lanes.is_multiple_of(L));
     let one = |blk: usize, panels: &mut [f32]| {
         for c in 0..channels {
-            for lane in 0..lanes {
-                let f = blk * lanes + lane;
-                let mut u = [[0f32; N]; N];
-                if f < filters {
-                    let g =
-                        |kh: usize, kw: usize| kernel[((kh * 3 + kw) * channels + c) * filters + f];
-                    // G g: N rows of three, a column at a time; then (G g) Gᵀ, a row at a time.
-                    let columns =
-                        [0, 1, 2].map(|kw| kernel_1d::<N>([g(0, kw), g(1, kw), g(2, kw)]));
-                    let gg: [[f32; 3]; N] = std::array::from_fn(|r| columns.map(|col| col[r]));
-                    for (row, g) in u.iter_mut().zip(gg) {
-                        *row = kernel_1d::<N>(g);
+            for l0 in (0..lanes).step_by(L) {
+                let f0 = blk * lanes + l0;
+                // The chunk's 3×3 taps, zeros past the last filter.
+                let g = |kh: usize, kw: usize| -> Lanes<L> {
+                    let row = &kernel[((kh * 3 + kw) * channels + c) * filters..][..filters];
+                    std::array::from_fn(|i| row.get(f0 + i).copied().unwrap_or(0.0))
+                };
+                // G g, a column at a time; then (G g) Gᵀ, a row at a time.
+                let columns: [[Lanes<L>; N]; 3] =
+                    std::array::from_fn(|kw| kernel_1d([g(0, kw), g(1, kw), g(2, kw)]));
+                for r in 0..N {
+                    let row = kernel_1d::<L, N>(columns.map(|column| column[r]));
+                    for (q, value) in row.iter().enumerate() {
+                        let at = ((r * N + q) * channels + c) * lanes + l0;
+                        panels[at..at + L].copy_from_slice(value);
                     }
-                }
-                for (xi, &v) in u.iter().flatten().enumerate() {
-                    panels[(xi * channels + c) * lanes + lane] = v;
                 }
             }
         }

@@ -247,10 +247,18 @@ fn kernel_1d<const L: usize, const N: usize>([a, b, d]: [Lanes<L>; 3]) -> [Lanes
     u
 }
 
+/// Values from one place's panel of the transformed kernel to the next: a cache line more
+/// than the panel, so that the places' panels, written side by side, do not all fall in
+/// one set of the L1 cache.
+fn panel_len(channels: usize, lanes: usize) -> usize {
+    channels * lanes + 16
+}
+
 /// `kernel` (`[3, 3, channels, filters]`) as `G g Gᵀ`, into panels
 /// `[block][place][channel][lanes]` (a block of `lanes` filters; the last block's missing
-/// filters zero), each place's panel what the tile kernel reads for a 1×1 convolution;
-/// 8 filters at a time (`lanes` is a multiple of 8).
+/// filters zero; [`panel_len`] values from one place to the next), each place's panel what
+/// the tile kernel reads for a 1×1 convolution; 8 filters at a time (`lanes` is a multiple
+/// of 8).
 fn transform_kernel<const N: usize>(
     kernel: &[f32],
     channels: usize,
@@ -267,7 +275,10 @@ fn transform_kernel<const N: usize>(
                 // The chunk's 3×3 taps, zeros past the last filter.
                 let g = |kh: usize, kw: usize| -> Lanes<L> {
                     let row = &kernel[((kh * 3 + kw) * channels + c) * filters..][..filters];
-                    std::array::from_fn(|i| row.get(f0 + i).copied().unwrap_or(0.0))
+                    match row.get(f0..f0 + L) {
+                        Some(whole) => whole.try_into().expect("L values"),
+                        None => std::array::from_fn(|i| row.get(f0 + i).copied().unwrap_or(0.0)),
+                    }
                 };
                 // G g, a column at a time; then (G g) Gᵀ, a row at a time.
                 let columns: [[Lanes<L>; N]; 3] =
@@ -275,14 +286,14 @@ fn transform_kernel<const N: usize>(
                 for r in 0..N {
                     let row = kernel_1d::<L, N>(columns.map(|column| column[r]));
                     for (q, value) in row.iter().enumerate() {
-                        let at = ((r * N + q) * channels + c) * lanes + l0;
+                        let at = (r * N + q) * panel_len(channels, lanes) + c * lanes + l0;
                         panels[at..at + L].copy_from_slice(value);
                     }
                 }
             }
         }
     };
-    let len = N * N * channels * lanes;
+    let len = N * N * panel_len(channels, lanes);
     if out.len() < 1 << 16 {
         out.chunks_exact_mut(len)
             .enumerate()
@@ -425,7 +436,7 @@ impl<const N: usize, const M: usize> Job<'_, N, M> {
                 let valid = lanes.min(f - f0);
                 for from in (0..c).step_by(piece) {
                     let run = piece.min(c - from);
-                    let at = ((blk * Self::PLACES + xi) * c + from) * lanes;
+                    let at = (blk * Self::PLACES + xi) * panel_len(c, lanes) + from * lanes;
                     let panel = &self.panels[at..][..run * lanes];
                     for k0 in (0..n).step_by(pixels) {
                         let count = pixels.min(n - k0);
@@ -912,7 +923,7 @@ fn convolve_with<const N: usize, const M: usize>(
     let per_tile = places * (channels + filters);
     let block =
         (BLOCK_VALUES / per_tile).clamp(2 * tile.pixels, MAX_BLOCK) / tile.pixels * tile.pixels;
-    let panels_len = filters.div_ceil(lanes) * places * channels * lanes;
+    let panels_len = filters.div_ceil(lanes) * places * panel_len(channels, lanes);
     // Zeros for the bias, where there is none, and for an input cell outside the input.
     let zeros = vec![0f32; filters.max(channels)];
     with_scratch(&KERNEL_SCRATCH, panels_len, |panels| {

@@ -589,8 +589,44 @@ impl Epilogue<'_> {
     }
 }
 
-/// [`transform_inputs_body`] compiled for `isa`, with `L` = 16 lanes for AVX-512 and 8 for
-/// AVX2: the same additions in the same order, so the same values, on each.
+/// Calls `$body::<L, …>` compiled for `$isa`, with `L` = 16 lanes for AVX-512 and 8 for
+/// AVX2 (4 off x86-64, where no tile kernel is chosen and this is never reached): the same
+/// additions in the same order, so the same values, on each.
+macro_rules! on_isa {
+    ($isa:expr, $body:ident::<$($g:ident),*>($($arg:ident: $ty:ty),* $(,)?)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            /// # Safety
+            /// The CPU must support AVX-512F.
+            #[target_feature(enable = "avx512f")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512<$(const $g: usize),*>($($arg: $ty),*) {
+                $body::<16, $($g),*>($($arg),*)
+            }
+            /// # Safety
+            /// The CPU must support AVX2.
+            #[target_feature(enable = "avx2")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2<$(const $g: usize),*>($($arg: $ty),*) {
+                $body::<8, $($g),*>($($arg),*)
+            }
+            // SAFETY: the instruction set was chosen because the CPU has it.
+            unsafe {
+                match $isa {
+                    Isa::Avx512 => avx512::<$($g),*>($($arg),*),
+                    Isa::Avx2 => avx2::<$($g),*>($($arg),*),
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = $isa;
+            $body::<4, $($g),*>($($arg),*)
+        }
+    }};
+}
+
+/// [`transform_inputs_body`] compiled for `isa` ([`on_isa`]).
 fn transform_inputs<const N: usize>(
     isa: Isa,
     x: &[f32],
@@ -600,47 +636,17 @@ fn transform_inputs<const N: usize>(
     stride: usize,
     c: usize,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        /// # Safety
-        /// The CPU must support AVX-512F.
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512<const N: usize>(
+    on_isa!(
+        isa,
+        transform_inputs_body::<N>(
             x: &[f32],
-            o: &[(usize, usize)],
+            origins: &[(usize, usize)],
             cells: &[[usize; N]; N],
             v: &mut [f32],
             stride: usize,
             c: usize,
-        ) {
-            transform_inputs_body::<16, N>(x, o, cells, v, stride, c)
-        }
-        /// # Safety
-        /// The CPU must support AVX2.
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<const N: usize>(
-            x: &[f32],
-            o: &[(usize, usize)],
-            cells: &[[usize; N]; N],
-            v: &mut [f32],
-            stride: usize,
-            c: usize,
-        ) {
-            transform_inputs_body::<8, N>(x, o, cells, v, stride, c)
-        }
-        // SAFETY: `isa` was chosen because the CPU has it.
-        unsafe {
-            match isa {
-                Isa::Avx512 => avx512::<N>(x, origins, cells, v, stride, c),
-                Isa::Avx2 => avx2::<N>(x, origins, cells, v, stride, c),
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = isa;
-        transform_inputs_body::<4, N>(x, origins, cells, v, stride, c)
-    }
+        )
+    )
 }
 
 /// `Bᵀ d B` of each tile (`origins[i] = (from, to)`: its block's cell (a, b) at `x[from +
@@ -707,7 +713,7 @@ unsafe fn inputs_at<const L: usize, const N: usize>(
     }
 }
 
-/// [`transform_outputs_body`] compiled for `isa`, as [`transform_inputs`] is.
+/// [`transform_outputs_body`] compiled for `isa` ([`on_isa`]).
 #[allow(clippy::too_many_arguments)]
 fn transform_outputs<const N: usize, const M: usize>(
     isa: Isa,
@@ -720,13 +726,9 @@ fn transform_outputs<const N: usize, const M: usize>(
     y: &mut [f32],
     finite: &mut [bool],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        /// # Safety
-        /// The CPU must support AVX-512F.
-        #[target_feature(enable = "avx512f")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx512<const N: usize, const M: usize>(
+    on_isa!(
+        isa,
+        transform_outputs_body::<N, M>(
             m: &mut [f32],
             stride: usize,
             f: usize,
@@ -735,38 +737,8 @@ fn transform_outputs<const N: usize, const M: usize>(
             places: &[[usize; M]; M],
             y: &mut [f32],
             finite: &mut [bool],
-        ) {
-            transform_outputs_body::<16, N, M>(m, stride, f, e, tiles, places, y, finite)
-        }
-        /// # Safety
-        /// The CPU must support AVX2.
-        #[target_feature(enable = "avx2")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx2<const N: usize, const M: usize>(
-            m: &mut [f32],
-            stride: usize,
-            f: usize,
-            e: &Epilogue,
-            tiles: &[(usize, usize)],
-            places: &[[usize; M]; M],
-            y: &mut [f32],
-            finite: &mut [bool],
-        ) {
-            transform_outputs_body::<8, N, M>(m, stride, f, e, tiles, places, y, finite)
-        }
-        // SAFETY: `isa` was chosen because the CPU has it.
-        unsafe {
-            match isa {
-                Isa::Avx512 => avx512::<N, M>(m, stride, f, e, tiles, places, y, finite),
-                Isa::Avx2 => avx2::<N, M>(m, stride, f, e, tiles, places, y, finite),
-            }
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = isa;
-        transform_outputs_body::<4, N, M>(m, stride, f, e, tiles, places, y, finite)
-    }
+        )
+    )
 }
 
 /// `Aᵀ m A` of each tile `i` (`tiles[i] = (from, to)`: place ξ's products at

@@ -53,10 +53,11 @@ use super::Affine;
 /// The fewest channels and filters the products pay for the transforms with: below them
 /// the direct kernel's tile is as fast.
 const MIN_DEPTH: usize = 16;
-/// The fewest products per channel and filter in a call: the kernel is transformed on
-/// every call (N² values for each 9), which fewer would not repay (64 tiles of F(2×2,
-/// 3×3)).
-const MIN_PRODUCTS: usize = 64 * 16;
+/// The fewest tiles a call of either variant needs: the kernel is transformed on every
+/// call (N² values written for each 9), which fewer tiles would not repay. ResNet50's
+/// 512-channel 7×7 convolutions at batch 8 (32 tiles of F(4×4, 3×3)) spent more on their
+/// 9.4 M-value transformed kernels than the products saved.
+const MIN_TILES: usize = 64;
 /// Values of a block's transformed inputs and products together, at most: half of a
 /// 1 MiB L2 cache (Zen 4's; Zen 3's is 512 KiB, where it still mostly fits).
 const BLOCK_VALUES: usize = 128 * 1024;
@@ -97,10 +98,11 @@ impl Variant {
         self.m() + 2
     }
 
-    /// Products per channel and filter for an output grid of `oh × ow` on `batch` samples.
-    fn products(self, batch: usize, oh: usize, ow: usize) -> usize {
+    /// Tiles for an output grid of `oh × ow` on `batch` samples (each `n²` products per
+    /// channel and filter).
+    fn tiles(self, batch: usize, oh: usize, ow: usize) -> usize {
         let m = self.m();
-        batch * oh.div_ceil(m) * ow.div_ceil(m) * self.n() * self.n()
+        batch * oh.div_ceil(m) * ow.div_ceil(m)
     }
 }
 
@@ -127,8 +129,9 @@ fn allowed() -> &'static [Variant] {
 
 /// The variant a convolution with this window on `batch` samples runs through, if any: 3×3
 /// over two dimensions, stride 1, no dilation, one group, at least [`MIN_DEPTH`] channels
-/// and filters, at least [`MIN_PRODUCTS`], and a tile kernel chosen; the variant with
-/// fewer products (the larger tile, unless the grid wastes too much of its last blocks).
+/// and filters, and a tile kernel chosen; of the variants with at least [`MIN_TILES`]
+/// tiles, the one with fewer products (the larger tile, unless the grid wastes too much of
+/// its last blocks).
 pub(super) fn variant(
     w: &Window,
     channels: usize,
@@ -147,8 +150,8 @@ pub(super) fn variant(
     allowed()
         .iter()
         .copied()
-        .min_by_key(|v| v.products(batch, oh, ow))
-        .filter(|v| v.products(batch, oh, ow) >= MIN_PRODUCTS)
+        .filter(|v| v.tiles(batch, oh, ow) >= MIN_TILES)
+        .min_by_key(|v| v.tiles(batch, oh, ow) * v.n() * v.n())
 }
 
 /// Whether the window and sizes are ones the algorithm takes.

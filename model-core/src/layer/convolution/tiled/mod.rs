@@ -101,6 +101,16 @@ pub(crate) fn takes_products() -> bool {
     chosen() == Some(Isa::Avx512)
 }
 
+/// ReLU's upper bound when `activation` is one the tiles apply themselves (ReLU and
+/// ReLU6); other activations run as a pass over the stored outputs.
+fn clamp(activation: Activation) -> Option<f32> {
+    match activation {
+        Activation::Relu => Some(f32::INFINITY),
+        Activation::Relu6 => Some(6.0),
+        _ => None,
+    }
+}
+
 /// A BatchNormalization folded into the convolution before it: filter `j`'s output `v`
 /// becomes `v · scale[j] + shift[j]` (multiplied, then added, as the normalization's own
 /// pass does), before the activation.
@@ -138,6 +148,42 @@ pub(super) struct Tile<'a> {
     stride: usize,
     count: usize,
     valid: usize,
+}
+
+impl<'a> Tile<'a> {
+    /// A tile of a plain product, `out[i][j] (+)= Σ_{c < run} x[base[i] + c · x_stride] ·
+    /// panel[c · panel_stride + j]`: one run, no bias (`init` zeros), no normalization, no
+    /// activation.
+    #[allow(clippy::too_many_arguments)]
+    fn product(
+        x: &'a [f32],
+        base: &'a [usize],
+        (run, x_stride): (usize, usize),
+        (panel, panel_stride): (&'a [f32], usize),
+        accumulate: bool,
+        stride: usize,
+        count: usize,
+        valid: usize,
+    ) -> Tile<'a> {
+        const ZEROS: [f32; MAX_LANES] = [0.0; MAX_LANES];
+        Tile {
+            x,
+            base,
+            taps: &[0],
+            run,
+            panel,
+            panel_stride,
+            init: &ZEROS,
+            accumulate,
+            affine: None,
+            relu: false,
+            max: f32::INFINITY,
+            x_stride,
+            stride,
+            count,
+            valid,
+        }
+    }
 }
 
 /// A tile kernel.
@@ -272,8 +318,12 @@ impl Plan {
         winograd::variant(w, self.channels, self.groups, self.filters, batch)
     }
 
-    /// Scratch values for a batch: the packed kernel, then the padded input, each if any.
+    /// Scratch values for a batch: the packed kernel, then the padded input, each if any;
+    /// none for a call Winograd's algorithm takes.
     pub fn scratch_len(&self, w: &Window, batch: usize) -> usize {
+        if self.winograd(w, batch).is_some() {
+            return 0;
+        }
         self.packed_len(w, batch)
             + if self.pads {
                 batch * self.padded_len()
@@ -313,15 +363,14 @@ fn pack(plan: &Plan, taps: usize, kernel: &[f32], packed: &mut [f32]) {
     }
 }
 
-/// Copies each sample of `x` (`channels` values a position) into `padded`, a grid of
-/// `dims` positions a sample, `w.pad` zeros before it and zeros after.
-fn pad(dims: [usize; 3], channels: usize, w: &Window, x: &[f32], padded: &mut [f32]) {
-    let c = channels;
+/// Copies each sample of `x` into `padded`, zeros around it.
+fn pad(plan: &Plan, w: &Window, x: &[f32], padded: &mut [f32]) {
+    let c = plan.channels;
     let [d, h, wd] = w.size;
-    let [_, ph, pw] = dims;
+    let [_, ph, pw] = plan.padded;
     let in_len = d * h * wd * c;
     let row = pw * c;
-    let pad_len = dims.iter().product::<usize>() * c;
+    let pad_len = plan.padded_len();
     let rows = pad_len / row.max(1);
     let copy = |r: usize, dst: &mut [f32]| {
         let xs = &x[(r / rows.max(1)) * in_len..][..in_len];
@@ -579,7 +628,7 @@ fn prepare<'a>(
     }
     let (input, sample_len) = if plan.pads {
         let padded = &mut rest[..batch * plan.padded_len()];
-        pad(plan.padded, plan.channels, w, x, padded);
+        pad(plan, w, x, padded);
         (&*padded, plan.padded_len())
     } else {
         (x, w.size.iter().product::<usize>() * plan.channels)
@@ -616,11 +665,7 @@ fn prepare<'a>(
         run,
         parts,
         affine,
-        clamp: match activation {
-            Activation::Relu => Some(f32::INFINITY),
-            Activation::Relu6 => Some(6.0),
-            _ => None,
-        },
+        clamp: clamp(activation),
     };
     job.check(batch * w.positions());
     job
@@ -808,7 +853,6 @@ fn transposed_serial(
         "aᵀ · b: out too short"
     );
     let part = (PANEL_VALUES / lanes).max(1);
-    let init = [0f32; MAX_LANES];
     for f0 in (0..n).step_by(lanes) {
         for p0 in (0..rows).step_by(part) {
             let run = part.min(rows - p0);
@@ -817,23 +861,16 @@ fn transposed_serial(
             for k0 in (0..m).step_by(pixels) {
                 let count = pixels.min(m - k0);
                 let base: [usize; MAX_PIXELS] = std::array::from_fn(|i| k0 + i.min(count - 1));
-                let tile = Tile {
+                let tile = Tile::product(
                     x,
-                    base: &base,
-                    taps: &[0],
-                    run,
-                    panel,
-                    panel_stride: b_rs,
-                    init: &init,
-                    accumulate: accumulate || p0 > 0,
-                    affine: None,
-                    relu: false,
-                    max: f32::INFINITY,
-                    x_stride: a_rs,
-                    stride: out_rs,
+                    &base,
+                    (run, a_rs),
+                    (panel, b_rs),
+                    accumulate || p0 > 0,
+                    out_rs,
                     count,
-                    valid: lanes,
-                };
+                    lanes,
+                );
                 // SAFETY: the asserts above bound every read of `x` (`k0 + i < m`,
                 // rows `p0..p0 + run`) and `chosen` that the CPU has the kernel's
                 // instructions; the kernel checks the panel's and `out`'s lengths.

@@ -42,7 +42,7 @@
 //! non-finite is computed again directly, term by term: NaN and ±∞ land where the direct
 //! convolution puts them.
 
-use super::{chosen, Isa, Kernel, Tile, MAX_LANES, MAX_PIXELS, PANEL_VALUES};
+use super::{chosen, clamp, parts, Isa, Kernel, Part, Tile, MAX_PIXELS, PANEL_VALUES};
 use crate::layer::activation::forward::{apply, relu_max};
 use crate::layer::window::Window;
 use crate::layer::Activation;
@@ -328,6 +328,8 @@ struct Job<'a, const N: usize, const M: usize> {
     th: usize,
     /// Tiles per block.
     block: usize,
+    /// The channels in pieces whose panel stays in L1 (`parts` of one run).
+    pieces: Vec<Part>,
 }
 
 impl<const N: usize, const M: usize> Job<'_, N, M> {
@@ -428,40 +430,29 @@ impl<const N: usize, const M: usize> Job<'_, N, M> {
     fn products(&self, n: usize, v: &[f32], m: &mut [f32]) {
         let (c, f) = (self.channels, self.filters);
         let (pixels, lanes) = (self.kernel.pixels, self.kernel.lanes);
-        let pieces = c.div_ceil((PANEL_VALUES / lanes).max(1));
-        let piece = c.div_ceil(pieces);
-        let init = [0f32; MAX_LANES];
         for xi in 0..Self::PLACES {
             let x = &v[xi * self.stride(c)..][..self.block * c];
             let out = &mut m[xi * self.stride(f)..][..self.block * f];
             for blk in 0..f.div_ceil(lanes) {
                 let f0 = blk * lanes;
                 let valid = lanes.min(f - f0);
-                for from in (0..c).step_by(piece) {
-                    let run = piece.min(c - from);
+                for &Part { from, run, .. } in &self.pieces {
                     let at = (blk * Self::PLACES + xi) * panel_len(c, lanes) + from * lanes;
                     let panel = &self.panels[at..][..run * lanes];
                     for k0 in (0..n).step_by(pixels) {
                         let count = pixels.min(n - k0);
                         let base: [usize; MAX_PIXELS] =
                             std::array::from_fn(|i| (k0 + i.min(count - 1)) * c);
-                        let tile = Tile {
-                            x: &x[from..],
-                            base: &base,
-                            taps: &[0],
-                            run,
-                            panel,
-                            panel_stride: lanes,
-                            init: &init,
-                            accumulate: from > 0,
-                            affine: None,
-                            relu: false,
-                            max: f32::INFINITY,
-                            x_stride: 1,
-                            stride: f,
+                        let tile = Tile::product(
+                            &x[from..],
+                            &base,
+                            (run, 1),
+                            (panel, lanes),
+                            from > 0,
+                            f,
                             count,
                             valid,
-                        };
+                        );
                         // SAFETY: the kernel was chosen for this CPU (`variant`), and every
                         // read lies in `x`: the last tile's base is `(n - 1) · c`, plus
                         // `from + run ≤ c` values, within the block's `n · c`.
@@ -851,33 +842,30 @@ pub(super) fn convolve(
     y: &mut [f32],
     threads: usize,
 ) {
-    let args = (
-        w, batch, channels, filters, kernel, bias, affine, activation, x, y, threads,
-    );
     match variant {
-        Variant::F2 => convolve_with::<4, 2>(args),
-        Variant::F4 => convolve_with::<6, 4>(args),
+        Variant::F2 => convolve_with::<4, 2>(
+            w, batch, channels, filters, kernel, bias, affine, activation, x, y, threads,
+        ),
+        Variant::F4 => convolve_with::<6, 4>(
+            w, batch, channels, filters, kernel, bias, affine, activation, x, y, threads,
+        ),
     }
 }
 
-/// [`convolve`]'s arguments.
-type Args<'a, 'y> = (
-    &'a Window,
-    usize,
-    usize,
-    usize,
-    &'a [f32],
-    Option<&'a [f32]>,
-    Option<Affine<'a>>,
-    Activation,
-    &'a [f32],
-    &'y mut [f32],
-    usize,
-);
-
 /// [`convolve`] with tiles of `M × M` outputs from `N × N` inputs.
+#[allow(clippy::too_many_arguments)]
 fn convolve_with<const N: usize, const M: usize>(
-    (w, batch, channels, filters, kernel, bias, affine, activation, x, y, threads): Args,
+    w: &Window,
+    batch: usize,
+    channels: usize,
+    filters: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+    affine: Option<Affine>,
+    activation: Activation,
+    x: &[f32],
+    y: &mut [f32],
+    threads: usize,
 ) {
     let Some(isa) = chosen() else {
         unreachable!("`variant` requires a tile kernel");
@@ -916,15 +904,12 @@ fn convolve_with<const N: usize, const M: usize>(
             epilogue: Epilogue {
                 bias: bias.unwrap_or(&zeros[..filters]),
                 affine,
-                clamp: match activation {
-                    Activation::Relu => Some(f32::INFINITY),
-                    Activation::Relu6 => Some(6.0),
-                    _ => None,
-                },
+                clamp: clamp(activation),
             },
             tw,
             th,
             block,
+            pieces: parts(1, channels, PANEL_VALUES / lanes),
         };
         let units = batch * th;
         let y = &mut y[..batch * oh * ow * filters];

@@ -11,7 +11,7 @@ use crate::layer::merge::forward::{forward as merge_forward, MergeStep};
 use crate::layer::ops::Step;
 use crate::layer::{fold, Config};
 use crate::model::LayerInfo;
-use crate::runtime::{batch_len, check_weights, elements, grown, LayerWeights};
+use crate::runtime::{aligned, batch_len, check_weights, elements, lined, lined_mut, LayerWeights};
 use crate::shape::Shape;
 
 /// A graph evaluated and planned at run time (generated code has these as constants).
@@ -105,7 +105,7 @@ impl<'a> Sources<'a> {
             Slot::Input(i) => &self.xs[i][..len],
             Slot::Output(o) if o < self.at => &self.before[o][..len],
             Slot::Output(o) => &self.after[o - self.at - 1][..len],
-            Slot::Buffer(b) => &self.buffers[b][..len],
+            Slot::Buffer(b) => &lined(&self.buffers[b])[..len],
             Slot::View(_) => &[],
         }
     }
@@ -157,7 +157,7 @@ fn run_node<W: Borrow<LayerWeights>>(
                 weights: &weights[node.layer].borrow().tensors,
             };
             let need = ops.scratch_len(&s.input, &output, batch);
-            ops.forward(&s, xs[0], dst, grown(scratch, need))
+            ops.forward(&s, xs[0], dst, aligned(scratch, need))
         }
     };
     result.map_err(|e| e.at(node.layer))
@@ -221,10 +221,8 @@ pub fn predict_graph_into<W: Borrow<LayerWeights>>(
     count_uses(g, uses);
     buffers.resize_with(p.buffer_lens.len(), Vec::new);
     for (b, &len) in buffers.iter_mut().zip(p.buffer_lens) {
-        let need = batch_len(&Shape::new(&[len]), batch)?;
-        if b.len() < need {
-            b.resize(need, 0.0);
-        }
+        // From a cache line on (see `lined`), as every read and write of it is.
+        aligned(b, batch_len(&Shape::new(&[len]), batch)?);
     }
     let inputs = g.inputs.len();
     // Nodes a chain before them has computed.
@@ -258,7 +256,7 @@ pub fn predict_graph_into<W: Borrow<LayerWeights>>(
                     weights,
                     batch,
                     &src,
-                    &mut dst[..out_len],
+                    &mut lined_mut(&mut dst)[..out_len],
                     scratch,
                 );
                 buffers[b] = dst;

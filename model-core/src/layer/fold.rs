@@ -11,7 +11,7 @@ use super::normalization::forward::{factors, folds};
 use super::ops::Step;
 use super::{Activation, Config, Conv, ReLU};
 use crate::error::Error;
-use crate::runtime::{grown, Tensor};
+use crate::runtime::{aligned, Tensor};
 
 /// Whether a layer of this configuration and these weights is a BatchNormalization a
 /// convolution of `filters` filters can fold: its moving statistics, gamma and beta where
@@ -62,7 +62,7 @@ pub(crate) fn run(
     let filters = s.output.last();
     let need = super::convolution::forward::scratch_len(c, &s.input, &s.output, s.batch);
     // The convolution's scratch, then the normalization's factors.
-    let (conv_scratch, factors_buf) = grown(scratch, need + 2 * filters).split_at_mut(need);
+    let (conv_scratch, factors_buf) = aligned(scratch, need + 2 * filters).split_at_mut(need);
     let (scale, shift) = factors_buf.split_at_mut(filters);
     let ran = factors(n, norm_weights, scale, shift) && {
         let affine = Affine { scale, shift };

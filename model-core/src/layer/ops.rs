@@ -114,5 +114,5 @@ pub(crate) fn forward_only<O: Ops + ?Sized>(
     t: Train,
 ) -> Result<(), Error> {
     let need = ops.scratch_len(&s.input, &s.output, s.batch);
-    ops.forward(s, x, y, runtime::grown(t.scratch, need))
+    ops.forward(s, x, y, runtime::aligned(t.scratch, need))
 }

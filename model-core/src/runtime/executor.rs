@@ -3,7 +3,7 @@
 
 use std::borrow::Borrow;
 
-use super::{batch_len, check_model, eval_output, grown, LayerWeights, RuntimeError};
+use super::{aligned, batch_len, check_model, eval_output, LayerWeights, RuntimeError};
 use crate::layer::convolution::forward::{forward_pooled, fuses};
 use crate::layer::ops::Step;
 use crate::layer::{Config, Layer};
@@ -145,15 +145,10 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
         scratch: scratch_buf,
         ..
     } = workspace;
-    for (b, want) in [
-        (&mut *ping, buffer),
-        (&mut *pong, buffer),
-        (&mut *scratch_buf, scratch),
-    ] {
-        if b.len() < want {
-            b.resize(want, 0.0);
-        }
-    }
+    // Each starts on a cache line (see `aligned`), as the tile kernels' stores prefer.
+    let ping = aligned(ping, buffer);
+    let pong = aligned(pong, buffer);
+    aligned(scratch_buf, scratch);
     let mut shape = input;
     let mut len = n_in;
     let mut current = Buffer::Input;
@@ -201,7 +196,7 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
             weights: &weights[i].borrow().tensors,
         };
         let need = ops.scratch_len(&shape, &next, batch);
-        let scratch = grown(scratch_buf, need);
+        let scratch = aligned(scratch_buf, need);
         match (&layer.config, layers.get(i + 1).map(|l| &l.config), pooled) {
             (Config::Conv(c), Some(Config::Pooling(p)), Some(pooled)) => {
                 if !forward_pooled(c, p, &s, &pooled, src, dst, scratch) {

@@ -462,3 +462,25 @@ fn weight_specs_add_up_to_the_evaluators_counts_on_the_corpus() {
     }
     assert!(checked > 1000, "only {checked} layers checked");
 }
+
+#[test]
+fn aligned_buffers_start_on_a_cache_line_and_keep_their_start() {
+    let mut b = Vec::new();
+    for need in [0, 1, 15, 16, 17, 1000, 3] {
+        let start = {
+            let s = aligned(&mut b, need);
+            assert_eq!(s.len(), need);
+            s.iter_mut().enumerate().for_each(|(i, v)| *v = i as f32);
+            s.as_ptr()
+        };
+        if need > 0 {
+            assert_eq!(start as usize % 64, 0, "{need} values");
+        }
+        // A reader finds what the writer left where it left it.
+        let read = &lined(&b)[..need];
+        assert_eq!(read.as_ptr(), start);
+        assert!(read.iter().enumerate().all(|(i, &v)| v == i as f32));
+    }
+    // Fewer values than a line's skip: an empty view, not a panic.
+    assert!(lined(&[1.0; 3][..0]).is_empty());
+}

@@ -30,7 +30,7 @@ use crate::layer::ops::{Grad, Step, Train};
 use crate::layer::window::Window;
 use crate::layer::Activation;
 use crate::runtime::kernels::{matmul, matmul_serial, threads_for, Mat};
-use crate::runtime::{elements, grown, with_scratch};
+use crate::runtime::{aligned, elements, grown, with_scratch};
 
 /// About this many values of im2col columns per block.
 const BLOCK_VALUES: usize = 1 << 18;
@@ -47,7 +47,7 @@ pub(crate) fn forward(c: &Conv, p: &Step, x: &[f32], y: &mut [f32], t: Train) {
         },
         ..*c
     };
-    let scratch = grown(t.scratch, scratch_len(c, &p.input, &p.output, p.batch));
+    let scratch = aligned(t.scratch, scratch_len(c, &p.input, &p.output, p.batch));
     super::forward::forward(&conv, p, x, y, scratch);
     if keep {
         t.cache.a.clear();

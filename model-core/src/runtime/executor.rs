@@ -145,7 +145,8 @@ pub fn predict_into<W: Borrow<LayerWeights>>(
         scratch: scratch_buf,
         ..
     } = workspace;
-    // Each starts on a cache line (see `aligned`), as the tile kernels' stores prefer.
+    // Each starts on a cache line (see `aligned`), as the tile kernels' stores prefer. The
+    // scratch grows here to the largest layer's need, so the layers' calls never move it.
     let ping = aligned(ping, buffer);
     let pong = aligned(pong, buffer);
     aligned(scratch_buf, scratch);

@@ -145,36 +145,25 @@ const LINE: usize = 16;
 /// anyway); the allocator itself only promises 16 bytes. The same buffer always skips the
 /// same values, so a writer and a later reader agree on where its contents start.
 pub(crate) fn lined(buffer: &[f32]) -> &[f32] {
-    let skip = buffer
-        .as_ptr()
-        .align_offset(64)
-        .min(LINE - 1)
-        .min(buffer.len());
-    &buffer[skip..]
+    &buffer[skip(buffer)..]
 }
 
 /// [`lined`], mutable.
 pub(crate) fn lined_mut(buffer: &mut [f32]) -> &mut [f32] {
-    let skip = buffer
-        .as_ptr()
-        .align_offset(64)
-        .min(LINE - 1)
-        .min(buffer.len());
+    let skip = skip(buffer);
     &mut buffer[skip..]
 }
 
-/// The room a buffer needs for `need` values from a line's start: [`lined`]'s skip at most
-/// more.
-pub(crate) fn lined_len(need: usize) -> usize {
-    need.saturating_add(LINE - 1)
+/// The values before `buffer`'s first 64-byte boundary (all of them, when it has fewer).
+fn skip(buffer: &[f32]) -> usize {
+    let skip = buffer.as_ptr().align_offset(64).min(LINE - 1);
+    skip.min(buffer.len())
 }
 
 /// `buffer`, grown to hold `need` values from a 64-byte boundary ([`lined`]), cut to them.
 pub(crate) fn aligned(buffer: &mut Vec<f32>, need: usize) -> &mut [f32] {
-    let room = lined_len(need);
-    if buffer.len() < room {
-        buffer.resize(room, 0.0);
-    }
+    // At most a line's skip more than asked.
+    grown(buffer, need.saturating_add(LINE - 1));
     &mut lined_mut(buffer)[..need]
 }
 

@@ -481,6 +481,8 @@ fn aligned_buffers_start_on_a_cache_line_and_keep_their_start() {
         assert_eq!(read.as_ptr(), start);
         assert!(read.iter().enumerate().all(|(i, &v)| v == i as f32));
     }
-    // Fewer values than a line's skip: an empty view, not a panic.
-    assert!(lined(&[1.0; 3][..0]).is_empty());
+    // A slice of fewer values than its skip to the next line: an empty view, not a panic.
+    let line = aligned(&mut b, 32);
+    assert!(lined(&line[1..4]).is_empty());
+    assert_eq!(lined(&line[1..17]).as_ptr(), line[16..].as_ptr());
 }

@@ -32,6 +32,7 @@ mod executor;
 mod init;
 mod io;
 pub(crate) mod kernels;
+pub(crate) mod threads;
 mod weights;
 
 use crate::layer::Layer;

@@ -8,8 +8,8 @@
 use super::forward::{alpha_strides, LEAKY_RELU_SLOPE, SELU_ALPHA, SELU_SCALE};
 use super::{Activation, PReLU, ReLU};
 use crate::layer::ops::{Grad, Step};
-use crate::runtime::elements;
 use crate::runtime::kernels::{strided_offsets, PARALLEL_VALUES};
+use crate::runtime::{elements, threads};
 
 /// Whether the derivative of `a` needs the activation's input (not only its output).
 pub(crate) fn needs_input(a: Activation) -> bool {
@@ -82,7 +82,7 @@ pub(crate) fn backward(
             };
             // A big tensor split between the threads: the pass is bound by memory, and
             // each core brings its own share of the bandwidth.
-            let threads = rayon::current_num_threads().max(1);
+            let threads = threads::count();
             if dz.len() < PARALLEL_VALUES
                 || threads == 1
                 || dy.len() != dz.len()
@@ -90,11 +90,11 @@ pub(crate) fn backward(
             {
                 one((dz, (dy, y)));
             } else {
-                use rayon::prelude::*;
                 let share = dz.len().div_ceil(threads);
-                dz.par_chunks_mut(share)
-                    .zip(dy.par_chunks(share).zip(y.par_chunks(share)))
-                    .for_each(one);
+                threads::chunks_mut(dz, share, |t, dz| {
+                    let (dy, y) = (&dy[t * share..], &y[t * share..]);
+                    one((dz, (dy, y)))
+                });
             }
         }
         Activation::Softmax => {

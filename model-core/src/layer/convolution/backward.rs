@@ -18,8 +18,6 @@
 //! `dx = dcols · kernelᵀ`. Depthwise convolutions go back through the adjoint of the
 //! runtime's loops; separable ones through their 1×1 product, then the same.
 
-use rayon::prelude::*;
-
 use super::forward::{conv_window, depthwise, scratch_len, Source};
 use super::tiled;
 use super::{Conv, ConvOp};
@@ -30,7 +28,7 @@ use crate::layer::ops::{Grad, Step, Train};
 use crate::layer::window::Window;
 use crate::layer::Activation;
 use crate::runtime::kernels::{matmul, matmul_serial, threads_for, Mat};
-use crate::runtime::{aligned, elements, grown, with_scratch};
+use crate::runtime::{aligned, elements, grown, threads, with_scratch};
 
 /// About this many values of im2col columns per block.
 const BLOCK_VALUES: usize = 1 << 18;
@@ -141,19 +139,20 @@ pub(crate) fn backward(c: &Conv, p: &Step, g: Grad) {
     let share = p.batch.div_ceil(threads);
     let out_len = g.positions * filters;
     let mut partial = vec![0f32; threads * k_len];
-    let xs = x.par_chunks(share * g.in_len.max(1));
-    let zs = dz.par_chunks(share * out_len.max(1));
-    let ks = partial.par_chunks_mut(k_len.max(1));
+    let (x_share, z_share) = (share * g.in_len.max(1), share * out_len.max(1));
+    // Share `t`'s samples into its own partial kernel gradient (a share past the batch,
+    // when the batch does not fill the threads, has none and leaves its zeros).
+    let part = |t: usize, k: &mut [f32], d: Option<&mut [f32]>| {
+        if let (Some(x), Some(z)) = (x.chunks(x_share).nth(t), dz.chunks(z_share).nth(t)) {
+            g.samples(x, z, kernel, d, k)
+        }
+    };
+    let k_share = k_len.max(1);
     match dx {
-        Some(dx) => xs
-            .zip(zs)
-            .zip(ks)
-            .zip(dx.par_chunks_mut(share * g.in_len.max(1)))
-            .for_each(|(((x, z), k), d)| g.samples(x, z, kernel, Some(d), k)),
-        None => xs
-            .zip(zs)
-            .zip(ks)
-            .for_each(|((x, z), k)| g.samples(x, z, kernel, None, k)),
+        Some(dx) => threads::chunks_mut2(&mut partial, k_share, dx, x_share, |t, k, d| {
+            part(t, k, Some(d))
+        }),
+        None => threads::chunks_mut(&mut partial, k_share, |t, k| part(t, k, None)),
     }
     dk.copy_from_slice(&partial[..k_len]);
     for part in partial[k_len..].chunks_exact(k_len.max(1)) {

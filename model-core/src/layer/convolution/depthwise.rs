@@ -14,6 +14,7 @@ use crate::layer::activation::forward::{apply, relu, relu_max};
 use crate::layer::window::Window;
 use crate::layer::Activation;
 use crate::runtime::kernels::threads_for;
+use crate::runtime::threads;
 
 /// What every line needs.
 struct Depthwise<'a> {
@@ -79,10 +80,7 @@ impl Depthwise<'_> {
             return;
         }
         let share = lines.div_ceil(threads);
-        use rayon::prelude::*;
-        y.par_chunks_mut(share * line_len)
-            .enumerate()
-            .for_each(|(t, ys)| one(t * share, ys));
+        threads::chunks_mut(y, share * line_len, |t, ys| one(t * share, ys));
     }
 
     /// Output line `l` (sample, depth and row, in order) into `out`.

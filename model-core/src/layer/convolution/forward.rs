@@ -13,10 +13,9 @@ use crate::layer::ops::Step;
 use crate::layer::pooling::forward::{pool_fastest, window as pooling_window};
 use crate::layer::window::Window;
 use crate::layer::{Activation, PoolOp, Pooling};
-use crate::runtime::elements;
 use crate::runtime::kernels::{add_bias, matmul, matmul_serial, threads_for, Mat};
+use crate::runtime::{elements, threads};
 use crate::shape::Shape;
-use rayon::prelude::*;
 
 /// The im2col (or col2im) columns are built a block of output rows at a time, about this
 /// many values per block (one row at least): big enough for an efficient product, small
@@ -401,10 +400,9 @@ fn regular(c: &Conv, s: &Step, x: &[f32], y: &mut [f32], scratch: &mut [f32]) {
     if blocks.threads == 1 {
         run(0, y, &mut scratch[..block]);
     } else {
-        y.par_chunks_mut(share * filters)
-            .zip(scratch.par_chunks_mut(block))
-            .enumerate()
-            .for_each(|(t, (ys, cols))| run(t * share, ys, cols));
+        threads::chunks_mut2(y, share * filters, scratch, block, |t, ys, cols| {
+            run(t * share, ys, cols)
+        });
     }
 }
 

@@ -6,9 +6,8 @@ use super::forward::window;
 use super::{GlobalPooling, PoolOp, Pooling};
 use crate::layer::ops::{Grad, Step};
 use crate::layer::window::Window;
-use crate::runtime::elements;
 use crate::runtime::kernels::threads_for;
-use rayon::prelude::*;
+use crate::runtime::{elements, threads};
 
 pub(crate) fn backward(c: &Pooling, p: &Step, g: Grad) {
     let Grad { x, y, dy, dx, .. } = g;
@@ -20,14 +19,22 @@ pub(crate) fn backward(c: &Pooling, p: &Step, g: Grad) {
     let one = |((xs, ds), (ys, gs)): ((&[f32], &mut [f32]), Pair)| {
         sample(&w, channels, max, xs, ys, gs, ds)
     };
-    if threads_for(p.batch * out_len * w.taps()) > 1 {
-        x.par_chunks_exact(in_len)
-            .zip(dx.par_chunks_exact_mut(in_len))
-            .zip(
-                y.par_chunks_exact(out_len)
-                    .zip(dy.par_chunks_exact(out_len)),
-            )
-            .for_each(one);
+    let threads = threads_for(p.batch * out_len * w.taps());
+    if threads > 1 {
+        // Contiguous shares of whole samples, one per thread.
+        let share = p.batch.div_ceil(threads);
+        let whole = &mut dx[..p.batch * in_len];
+        threads::chunks_mut(whole, share * in_len, |t, ds| {
+            let (x, y, dy) = (
+                &x[t * share * in_len..],
+                &y[t * share * out_len..],
+                &dy[t * share * out_len..],
+            );
+            x.chunks_exact(in_len)
+                .zip(ds.chunks_exact_mut(in_len))
+                .zip(y.chunks_exact(out_len).zip(dy.chunks_exact(out_len)))
+                .for_each(one)
+        });
     } else {
         x.chunks_exact(in_len)
             .zip(dx.chunks_exact_mut(in_len))

@@ -4,10 +4,9 @@
 use super::{GlobalPooling, PoolOp, Pooling};
 use crate::layer::ops::Step;
 use crate::layer::window::Window;
-use crate::runtime::elements;
 use crate::runtime::kernels::threads_for;
+use crate::runtime::{elements, threads};
 use crate::shape::Shape;
-use rayon::prelude::*;
 
 /// The pooling window between `input` and `output` (padding from Keras's `same` rule), and
 /// the channel count; the backward pass reads the same window.
@@ -36,14 +35,20 @@ pub(crate) fn pooling(c: &Pooling, s: &Step, x: &[f32], y: &mut [f32]) {
         let rows = w.positions().div_ceil(threads).max(1);
         let c = channels.max(1);
         for (xs, ys) in x.chunks_exact(in_len).zip(y.chunks_exact_mut(out_len)) {
-            ys.par_chunks_mut(rows * c)
-                .enumerate()
-                .for_each(|(t, ys)| pool_fastest(&w, channels, max, xs, t * rows, ys));
+            threads::chunks_mut(ys, rows * c, |t, ys| {
+                pool_fastest(&w, channels, max, xs, t * rows, ys)
+            });
         }
     } else if threads > 1 {
-        x.par_chunks_exact(in_len)
-            .zip(y.par_chunks_exact_mut(out_len))
-            .for_each(pool);
+        // Contiguous shares of whole samples, one per thread.
+        let share = s.batch.div_ceil(threads);
+        let whole = &mut y[..s.batch * out_len];
+        threads::chunks_mut(whole, share * out_len, |t, ys| {
+            let xs = &x[t * share * in_len..];
+            xs.chunks_exact(in_len)
+                .zip(ys.chunks_exact_mut(out_len))
+                .for_each(pool)
+        });
     } else {
         x.chunks_exact(in_len)
             .zip(y.chunks_exact_mut(out_len))

@@ -1,6 +1,7 @@
 //! The arithmetic the layer families share: matrix products through the `gemm` crate (with
 //! dimensions as run-time arguments), adding a bias, and walking strided indices.
 
+use crate::runtime::threads;
 use crate::shape::MAX_RANK;
 
 mod row;
@@ -13,10 +14,10 @@ use row::TILE;
 /// 2-core machine, 1×784×128 runs faster on one thread, 64×784×128 faster on two).
 const PARALLEL_MACS: usize = 1 << 21;
 
-/// How many threads work of `macs` multiply-accumulates deserves: all of rayon's, or one.
+/// How many threads work of `macs` multiply-accumulates deserves: all of them, or one.
 pub(crate) fn threads_for(macs: usize) -> usize {
     if macs >= PARALLEL_MACS {
-        rayon::current_num_threads().max(1)
+        threads::count()
     } else {
         1
     }
@@ -35,16 +36,13 @@ pub(crate) fn par_rows(
     f: impl Fn(&[f32], &mut [f32]) + Sync,
 ) {
     let row = row.max(1);
-    let threads = rayon::current_num_threads().max(1);
+    let threads = threads::count();
     if y.len() < PARALLEL_VALUES || threads == 1 {
         return f(x, y);
     }
     let rows = y.len().div_ceil(row);
     let share = rows.div_ceil(threads) * row;
-    use rayon::prelude::*;
-    y.par_chunks_mut(share)
-        .zip(x.par_chunks(share))
-        .for_each(|(ys, xs)| f(xs, ys));
+    threads::chunks_mut(y, share, |t, ys| f(&x[t * share..][..ys.len()], ys));
 }
 
 /// A read-only matrix view: element `(i, j)` is `data[i * rs + j * cs]`.

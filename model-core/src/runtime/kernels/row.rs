@@ -6,6 +6,7 @@
 //! between threads, each core streaming its share from memory.
 
 use super::Mat;
+use crate::runtime::threads;
 
 /// Output columns one pass of the AVX2 loop keeps in registers: eight 8-lane accumulators.
 pub(super) const TILE: usize = 64;
@@ -32,7 +33,7 @@ pub(super) fn row_times_matrix(
         return false;
     };
     let threads = if threaded {
-        rayon::current_num_threads().clamp(1, k.div_ceil(BLOCK_ROWS).max(1))
+        threads::count().clamp(1, k.div_ceil(BLOCK_ROWS).max(1))
     } else {
         1
     };
@@ -56,16 +57,10 @@ pub(super) fn row_times_matrix(
         };
         serial(k1 - k0, n, a, b, out, accumulate);
     };
-    use rayon::prelude::*;
-    rayon::join(
-        || part(0, &mut *c, accumulate),
-        || {
-            partial
-                .par_chunks_exact_mut(n)
-                .enumerate()
-                .for_each(|(t, out)| part(t + 1, out, false))
-        },
-    );
+    let mut outs: Vec<&mut [f32]> = std::iter::once(&mut *c)
+        .chain(partial.chunks_exact_mut(n))
+        .collect();
+    threads::chunks_mut(&mut outs, 1, |t, out| part(t, out[0], accumulate && t == 0));
     for row in partial.chunks_exact(n) {
         c.iter_mut().zip(row).for_each(|(c, p)| *c += p);
     }

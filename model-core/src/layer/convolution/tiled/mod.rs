@@ -24,6 +24,8 @@ pub(crate) use winograd::{Variant, FORCE as WINOGRAD};
 
 use crate::layer::window::Window;
 use crate::layer::Activation;
+use crate::runtime::kernels::PARALLEL_VALUES;
+use crate::runtime::threads;
 
 /// Values of one part's panel (part depth × lanes): 24 KiB, which leaves room in a 32 KiB
 /// L1 data cache (Zen 3's; Zen 4 and recent Intel cores have 32–48 KiB) for the input
@@ -355,11 +357,13 @@ fn pack(plan: &Plan, taps: usize, kernel: &[f32], packed: &mut [f32]) {
             .enumerate()
             .for_each(|(i, p)| one(i, p));
     } else {
-        use rayon::prelude::*;
-        packed
-            .par_chunks_exact_mut(len)
-            .enumerate()
-            .for_each(|(i, p)| one(i, p));
+        let whole = packed.len() / len * len;
+        let share = (whole / len).div_ceil(threads::count()) * len;
+        threads::chunks_mut(&mut packed[..whole], share, |t, ps| {
+            for (i, p) in (t * share / len..).zip(ps.chunks_exact_mut(len)) {
+                one(i, p);
+            }
+        });
     }
 }
 
@@ -388,13 +392,20 @@ fn pad(plan: &Plan, w: &Window, x: &[f32], padded: &mut [f32]) {
     };
     // Rows of the whole batch split between the threads in one parallel region, so that a
     // batch of one uses them too and a big batch of small samples pays for one hand-off.
-    use rayon::prelude::*;
     let samples = (x.len() / in_len.max(1)).min(padded.len() / pad_len.max(1));
-    padded[..samples * pad_len]
-        .par_chunks_exact_mut(row.max(1))
-        .with_min_len(8)
-        .enumerate()
-        .for_each(|(r, dst)| copy(r, dst));
+    let row = row.max(1);
+    let all = &mut padded[..samples * pad_len / row * row];
+    let threads = if all.len() < PARALLEL_VALUES {
+        1
+    } else {
+        threads::count()
+    };
+    let share = (all.len() / row).div_ceil(threads).max(1) * row;
+    threads::chunks_mut(all, share, |t, dsts| {
+        for (r, dst) in (t * share / row..).zip(dsts.chunks_exact_mut(row)) {
+            copy(r, dst);
+        }
+    });
 }
 
 /// What a thread needs to compute any range of output positions.
@@ -703,10 +714,7 @@ pub(super) fn convolve(
     }
     // Contiguous shares of whole tiles, one per thread.
     let share = total.div_ceil(threads).div_ceil(pixels) * pixels;
-    use rayon::prelude::*;
-    y.par_chunks_mut(share * f)
-        .enumerate()
-        .for_each(|(t, ys)| job.run(t * share, ys, activation));
+    threads::chunks_mut(y, share * f, |t, ys| job.run(t * share, ys, activation));
 }
 
 /// The convolution a band of output positions at a time, each band handed to `then` while
@@ -752,10 +760,7 @@ pub(super) fn convolve_bands(
         return;
     }
     let share = bands.div_ceil(threads);
-    use rayon::prelude::*;
-    out.par_chunks_mut(share * out_band)
-        .enumerate()
-        .for_each(|(t, outs)| run(t * share, outs));
+    threads::chunks_mut(out, share * out_band, |t, outs| run(t * share, outs));
 }
 
 /// `out (+)= aᵀ · b` on the calling thread, through the tile kernel: `a` is `rows × m`
@@ -804,15 +809,12 @@ pub(crate) fn transposed_product(
             return true;
         }
         // Out's rows `k0..k0 + share` read columns `k0..` of `a`.
-        use rayon::prelude::*;
-        out.par_chunks_mut(share * out_rs)
-            .enumerate()
-            .for_each(|(t, out)| {
-                let k0 = t * share;
-                let m = share.min(m - k0);
-                let a = (&a[k0..], a_rs);
-                transposed_serial(kernel, rows, m, n, a, (b, b_rs), out, out_rs, accumulate);
-            });
+        threads::chunks_mut(out, share * out_rs, |t, out| {
+            let k0 = t * share;
+            let m = share.min(m - k0);
+            let a = (&a[k0..], a_rs);
+            transposed_serial(kernel, rows, m, n, a, (b, b_rs), out, out_rs, accumulate);
+        });
         true
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -46,7 +46,7 @@ use super::{chosen, clamp, parts, Isa, Kernel, Part, Tile, MAX_PIXELS, PANEL_VAL
 use crate::layer::activation::forward::{apply, relu_max};
 use crate::layer::window::Window;
 use crate::layer::Activation;
-use crate::runtime::with_scratch;
+use crate::runtime::{threads, with_scratch};
 
 use super::Affine;
 
@@ -302,10 +302,13 @@ fn transform_kernel<const N: usize>(
             .enumerate()
             .for_each(|(b, p)| one(b, p));
     } else {
-        use rayon::prelude::*;
-        out.par_chunks_exact_mut(len)
-            .enumerate()
-            .for_each(|(b, p)| one(b, p));
+        let whole = out.len() / len * len;
+        let share = (whole / len).div_ceil(threads::count()) * len;
+        threads::chunks_mut(&mut out[..whole], share, |t, ps| {
+            for (b, p) in (t * share / len..).zip(ps.chunks_exact_mut(len)) {
+                one(b, p);
+            }
+        });
     }
 }
 
@@ -926,10 +929,10 @@ fn convolve_with<const N: usize, const M: usize>(
             shares.push((u0..u1, mine));
             rest = after;
         }
-        use rayon::prelude::*;
-        shares
-            .into_par_iter()
-            .for_each(|(units, ys)| job.run(units, ys, activation));
+        threads::chunks_mut(&mut shares, 1, |_, share| {
+            let (units, ys) = &mut share[0];
+            job.run(units.clone(), ys, activation)
+        });
     });
 }
 

@@ -9,10 +9,16 @@ use row::row_times_matrix;
 #[cfg(test)]
 use row::TILE;
 
-/// Products with at least this many multiply-accumulates use every core; smaller ones stay
-/// on the calling thread, where the hand-off would cost more than it saves (on the project's
-/// 2-core machine, 1×784×128 runs faster on one thread, 64×784×128 faster on two).
-const PARALLEL_MACS: usize = 1 << 21;
+/// Work of at least this many multiply-accumulates uses every core; smaller work stays on
+/// the calling thread, where the hand-off would cost more than it saves. With the spinning
+/// workers of [`threads`](crate::runtime::threads) a hand-off costs under a microsecond,
+/// so even 1×784×128 (the MLP at batch 1) gains from two threads: 6.4–7.0 → 5.5–6.0 µs on
+/// the 2-vCPU Xeon, where rayon's hand-off had made the threshold 2^21.
+const PARALLEL_MACS: usize = 1 << 16;
+
+/// Products `gemm` splits between rayon's threads: at least this many multiply-accumulates
+/// (on the 2-core machine, 1×784×128 ran faster on one thread, 64×784×128 faster on two).
+const GEMM_PARALLEL_MACS: usize = 1 << 21;
 
 /// How many threads work of `macs` multiply-accumulates deserves: all of them, or one.
 pub(crate) fn threads_for(macs: usize) -> usize {
@@ -136,7 +142,9 @@ fn product(
     if m == 1 && b.cs == 1 && row_times_matrix(k, n, a, b, &mut c[..n], accumulate, threaded) {
         return;
     }
-    let parallelism = if threaded {
+    // `gemm` splits its work through rayon's pool, whose hand-off costs tens of
+    // microseconds: only big products pay for it.
+    let parallelism = if threaded && m.saturating_mul(n).saturating_mul(k) >= GEMM_PARALLEL_MACS {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None

@@ -115,23 +115,72 @@ fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
     // The line's first output position within its sample.
     let first = (l % (w.out[0] * w.out[1]).max(1)) * w.out[2];
     let xs = &d.x[sample * in_len..][..in_len];
+    let cells_fit = dm == 1 && w.taps() <= MAX_CELLS;
+    // The window's rows inside the input, the same for the whole line: each one's first
+    // tap and its input row's first cell.
+    let mut rows = [(0usize, 0usize); MAX_CELLS];
+    let mut n_rows = 0;
+    if cells_fit {
+        let [_, h, wd] = w.size;
+        let (od, oh) = (
+            first / (w.out[1] * w.out[2]).max(1),
+            first / w.out[2].max(1),
+        );
+        let oh = oh % w.out[1].max(1);
+        for kd in 0..w.kernel[0] {
+            let Some(id) = w.source(0, od, kd) else {
+                continue;
+            };
+            for kh in 0..w.kernel[1] {
+                if let Some(ih) = w.source(1, oh, kh) {
+                    rows[n_rows] = ((kd * w.kernel[1] + kh) * w.kernel[2], (id * h + ih) * wd);
+                    n_rows += 1;
+                }
+            }
+        }
+    }
+    // Whether output `ow`'s window lies inside the input across the width: such
+    // positions side by side have the same cells, a stride apart.
+    let kw_last = w.kernel[2].saturating_sub(1);
+    let inside = |ow: usize| w.source(2, ow, 0).is_some() && w.source(2, ow, kw_last).is_some();
+    let shift = w.stride[2] * channels;
     // Each cell of the window: its kernel row's and its input's offsets.
     let mut cells = [(0usize, 0usize); MAX_CELLS];
-    for (ow, acc) in out.chunks_exact_mut(width.max(1)).enumerate() {
-        if dm == 1 && w.taps() <= MAX_CELLS {
+    let positions = out.len() / width.max(1);
+    let mut ow = 0;
+    while ow < positions {
+        let group = if cells_fit && ow + GROUP <= positions && inside(ow) && inside(ow + GROUP - 1)
+        {
+            GROUP
+        } else {
+            1
+        };
+        let acc = &mut out[ow * width..(ow + group) * width];
+        if cells_fit {
+            // The cells in the order `Window::cells` gives them: depth, height, width.
             let mut n = 0;
-            w.cells(first + ow, |tap, cell| {
-                cells[n] = (tap * width, cell * channels);
-                n += 1;
-            });
-            blocks(d, xs, &cells[..n], acc);
+            for &(tap, row) in &rows[..n_rows] {
+                for kw in 0..w.kernel[2] {
+                    if let Some(iw) = w.source(2, ow, kw) {
+                        cells[n] = ((tap + kw) * width, (row + iw) * channels);
+                        n += 1;
+                    }
+                }
+            }
+            if group == GROUP {
+                blocks::<GROUP>(d, xs, &cells[..n], shift, acc);
+            } else {
+                blocks::<1>(d, xs, &cells[..n], shift, acc);
+            }
         } else {
             one_by_one(d, xs, first + ow, acc);
         }
         if let Some(f) = d.affine {
             // Multiplied, then added, as the normalization's own pass does.
-            for ((a, &s), &t) in acc.iter_mut().zip(f.scale).zip(f.shift) {
-                *a = *a * s + t;
+            for acc in acc.chunks_exact_mut(width.max(1)) {
+                for ((a, &s), &t) in acc.iter_mut().zip(f.scale).zip(f.shift) {
+                    *a = *a * s + t;
+                }
             }
         }
         // ReLU and ReLU6 as selects compiled into this body; the others through `apply`.
@@ -141,46 +190,89 @@ fn line_body(d: &Depthwise, l: usize, out: &mut [f32]) {
             Activation::Relu6 => acc.iter_mut().for_each(|a| *a = relu_max(*a, 6.0)),
             other => apply(other, acc, width),
         }
+        ow += group;
     }
 }
 
 /// The most cells of a window [`blocks`] takes (their offsets live on the stack).
 const MAX_CELLS: usize = 64;
-/// Channels [`blocks`] sums at once, in four AVX-512 registers.
+/// Channels [`blocks`] sums at once for one position, in four AVX-512 registers.
 const BLOCK: usize = 64;
+/// Channels in one AVX-512 register: the step after the whole blocks.
+const LANES: usize = 16;
+/// Positions side by side [`blocks`] sums at once where their windows lie inside the
+/// input: each kernel value loaded once for all of them, and as many independent sums,
+/// since one position's sums wait on the adder's latency at every cell.
+const GROUP: usize = 4;
 
-/// One position's outputs with one filter per channel: a block of channels at a time in
-/// registers across the window's `cells`, added in the cells' order from the bias, as
-/// [`one_by_one`] adds them.
+/// `P` positions' outputs (`acc`, `P` rows of channels) with one filter per channel: the
+/// first position's window is `cells`, each next one's the same cells `shift` values
+/// further on in `xs`. A block of channels at a time in registers across the cells, added
+/// in the cells' order from the bias, as [`one_by_one`] adds them.
 #[inline(always)]
-fn blocks(d: &Depthwise, xs: &[f32], cells: &[(usize, usize)], acc: &mut [f32]) {
-    let width = acc.len();
+fn blocks<const P: usize>(
+    d: &Depthwise,
+    xs: &[f32],
+    cells: &[(usize, usize)],
+    shift: usize,
+    acc: &mut [f32],
+) {
+    let width = acc.len() / P;
     let mut c0 = 0;
     while c0 + BLOCK <= width {
-        let mut a = [0f32; BLOCK];
-        if let Some(b) = d.bias {
-            a.copy_from_slice(&b[c0..c0 + BLOCK]);
+        block::<BLOCK, P>(d, xs, cells, shift, c0, acc);
+        c0 += BLOCK;
+    }
+    // Then a vector at a time (MobileNet's 32, 96, 144 channels end in one or two).
+    while c0 + LANES <= width {
+        block::<LANES, P>(d, xs, cells, shift, c0, acc);
+        c0 += LANES;
+    }
+    // The last channels, past the whole vectors, summed in place.
+    for (p, acc) in acc.chunks_exact_mut(width.max(1)).enumerate() {
+        let tail = &mut acc[c0..];
+        match d.bias {
+            Some(b) => tail.copy_from_slice(&b[c0..width]),
+            None => tail.fill(0.0),
         }
         for &(k, x) in cells {
-            let (v, k) = (&xs[x + c0..][..BLOCK], &d.kernel[k + c0..][..BLOCK]);
-            for j in 0..BLOCK {
+            let (v, k) = (&xs[x + p * shift + c0..], &d.kernel[k + c0..]);
+            for ((a, &v), &k) in tail.iter_mut().zip(v).zip(k) {
+                *a += v * k;
+            }
+        }
+    }
+}
+
+/// Channels `c0..c0 + B` of `P` positions (see [`blocks`]), in `P · B` accumulators
+/// across the cells.
+#[inline(always)]
+fn block<const B: usize, const P: usize>(
+    d: &Depthwise,
+    xs: &[f32],
+    cells: &[(usize, usize)],
+    shift: usize,
+    c0: usize,
+    acc: &mut [f32],
+) {
+    let width = acc.len() / P;
+    let mut a = [[0f32; B]; P];
+    if let Some(b) = d.bias {
+        for a in &mut a {
+            a.copy_from_slice(&b[c0..c0 + B]);
+        }
+    }
+    for &(k, x) in cells {
+        let k = &d.kernel[k + c0..][..B];
+        for (p, a) in a.iter_mut().enumerate() {
+            let v = &xs[x + p * shift + c0..][..B];
+            for j in 0..B {
                 a[j] += v[j] * k[j];
             }
         }
-        acc[c0..c0 + BLOCK].copy_from_slice(&a);
-        c0 += BLOCK;
     }
-    // The last channels, past the whole blocks, summed in place.
-    let tail = &mut acc[c0..];
-    match d.bias {
-        Some(b) => tail.copy_from_slice(&b[c0..width]),
-        None => tail.fill(0.0),
-    }
-    for &(k, x) in cells {
-        let (v, k) = (&xs[x + c0..], &d.kernel[k + c0..]);
-        for ((a, &v), &k) in tail.iter_mut().zip(v).zip(k) {
-            *a += v * k;
-        }
+    for (p, a) in a.iter().enumerate() {
+        acc[p * width + c0..][..B].copy_from_slice(a);
     }
 }
 
@@ -262,6 +354,10 @@ mod tests {
             (3, 5, 5, 5, 3, 2, 2, false),
             (2, 30, 30, 96, 1, 3, 1, true),
             (1, 6, 5, 130, 1, 3, 1, true), // two whole blocks of channels and a tail
+            // Positions summed four at a time: past a block, with a tail, strided.
+            (1, 5, 12, 37, 1, 3, 1, true),
+            (1, 4, 20, 48, 1, 3, 2, false),
+            (2, 7, 14, 80, 1, 5, 1, true),
         ];
         for (batch, h, wd, channels, dm, k, stride, same) in cases {
             let input = Shape::new(&[h, wd, channels]);

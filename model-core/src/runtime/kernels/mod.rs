@@ -16,6 +16,11 @@ use row::TILE;
 /// the 2-vCPU Xeon, where rayon's hand-off had made the threshold 2^21.
 const PARALLEL_MACS: usize = 1 << 16;
 
+/// Rows of a product each thread must get for [`product`] to split them between threads
+/// itself; fewer, and only `gemm` splits it (by columns too), above
+/// [`GEMM_PARALLEL_MACS`].
+const SPLIT_ROWS: usize = 16;
+
 /// Products `gemm` splits between rayon's threads: at least this many multiply-accumulates
 /// (on the 2-core machine, 1×784×128 ran faster on one thread, 64×784×128 faster on two).
 const GEMM_PARALLEL_MACS: usize = 1 << 21;
@@ -142,7 +147,23 @@ fn product(
     if m == 1 && b.cs == 1 && row_times_matrix(k, n, a, b, &mut c[..n], accumulate, threaded) {
         return;
     }
-    // `gemm` splits its work through rayon's pool, whose hand-off costs tens of
+    // Enough rows: contiguous shares of them, one per thread, each its own serial product
+    // (the pool's hand-off costs under a microsecond, rayon's inside `gemm` tens).
+    let threads = if threaded { threads::count() } else { 1 };
+    if threads > 1 && m >= threads * SPLIT_ROWS {
+        let share = m.div_ceil(threads);
+        let rows = &mut c[..(m - 1) * c_rs + n];
+        threads::chunks_mut(rows, share * c_rs, |t, c| {
+            let m0 = t * share;
+            let a = Mat {
+                data: &a.data[m0 * a.rs..],
+                ..a
+            };
+            product(share.min(m - m0), k, n, a, b, c, c_rs, accumulate, false)
+        });
+        return;
+    }
+    // Otherwise `gemm` splits its work through rayon's pool, whose hand-off costs tens of
     // microseconds: only big products pay for it.
     let parallelism = if threaded && m.saturating_mul(n).saturating_mul(k) >= GEMM_PARALLEL_MACS {
         gemm::Parallelism::Rayon(0)
@@ -271,6 +292,23 @@ mod tests {
         );
         for (x, y) in c.iter().zip(&d) {
             assert!((x - 1.0 - y).abs() < 1e-5);
+        }
+    }
+
+    #[test]
+    fn rows_split_between_threads_give_the_serial_product() {
+        // Enough rows and MACs to split (on a machine with more than one thread), `c` with
+        // a row stride past `n` and longer than the product needs.
+        let (m, k, n, c_rs) = (67, 40, 33, 37);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let (a, b) = (Mat::rows(&a, k), Mat::rows(&b, n));
+        for accumulate in [false, true] {
+            let mut want = vec![0.5; m * c_rs + 9];
+            let mut got = want.clone();
+            product(m, k, n, a, b, &mut want, c_rs, accumulate, false);
+            product(m, k, n, a, b, &mut got, c_rs, accumulate, true);
+            assert_eq!(got, want);
         }
     }
 

@@ -4,8 +4,8 @@
 //! (TensorFlow/Keras) and `tools/onnx_bench_ort.py` on the same models exported with
 //! `save_onnx` (ONNX Runtime).
 //!
-//! `cargo bench --bench graph_inference`; the threads are rayon's (`RAYON_NUM_THREADS=1`
-//! for one).
+//! `cargo bench --bench graph_inference`; the thread count is rayon's (`RAYON_NUM_THREADS=1`
+//! for one), the threads the kernels' own pool (`model-core/src/runtime/threads.rs`).
 
 #[allow(dead_code)]
 #[path = "../examples/applications/mobilenet_v2.rs"]
